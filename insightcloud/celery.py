@@ -1,0 +1,24 @@
+"""The Celery app: queues p0/p1/p2 from scheduler.queues, settings from Django (CELERY_*)."""
+
+from __future__ import annotations
+
+import os
+
+from celery import Celery
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "insightcloud.settings")
+
+app = Celery("insightcloud")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+
+
+def _configure_queues() -> None:
+    from scheduler.queues import CELERY_QUEUES, P2
+
+    app.conf.task_queues = CELERY_QUEUES
+    app.conf.task_default_queue = P2
+    app.conf.task_create_missing_queues = False
+
+
+_configure_queues()
+app.autodiscover_tasks(["scheduler"])

@@ -1,0 +1,118 @@
+"""``manage.py testdrive``: the whole product on one host, on embedded defaults unless configured.
+
+Migrates, makes sure an admin exists (printing a new one's password once), then runs the
+interface server, the scheduler, a general worker and a dedicated p0 worker as child processes,
+prefixing their output, and stops them all on Ctrl-C or SIGTERM.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+STOP_GRACE_SECONDS = 15
+
+
+class Command(BaseCommand):
+    help = "Run the interface server, scheduler and workers together (test drive)."
+
+    def add_arguments(self, parser) -> None:  # noqa: ANN001
+        parser.add_argument("--bind", default=settings.INTERFACE_BIND)
+        parser.add_argument("--concurrency", type=int, default=2, help="general worker processes")
+
+    def handle(self, *args, **options) -> None:
+        call_command("migrate", interactive=False, verbosity=0)
+        self.ensure_admin()
+        self.stdout.write(self.style.SUCCESS(f"InsightCloud test drive on http://{options['bind']}/ (Ctrl-C stops it)"))
+        self.stdout.flush()
+        children = self.start_children(options)
+        code = self.supervise(children)
+        sys.exit(code)
+
+    def ensure_admin(self) -> None:
+        from insightcloud.accounts.models import AccessLevel, User
+        from insightcloud.inventory.models import Organization
+
+        with transaction.atomic():
+            organization, _ = Organization.objects.get_or_create(slug="default", defaults={"name": "Default"})
+            if User.objects.exists():
+                self.stdout.write("Users already exist; log in with your account.")
+                return
+            password = secrets.token_urlsafe(12)
+            User.objects.create_superuser(
+                "admin",
+                email="",
+                password=password,
+                organization=organization,
+                access_level=AccessLevel.DOMAIN_ADMIN,
+            )
+        self.stdout.write(self.style.WARNING(f"Created user 'admin' with password: {password}  (shown only once)"))
+
+    def start_children(self, options: dict) -> dict[str, subprocess.Popen]:
+        manage = [sys.executable, str(settings.BASE_DIR / "manage.py")]
+        commands = {
+            "web": [*manage, "interfaceserver", "--bind", options["bind"]],
+            "scheduler": [*manage, "scheduler"],
+            "worker": [*manage, "worker", "--queues", "p0,p1,p2", "--concurrency", str(options["concurrency"])],
+            # A dedicated p0 worker: on-demand work starts at once even when every general worker is busy.
+            "worker-p0": [*manage, "worker", "--queues", "p0", "--concurrency", "1"],
+        }
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        children = {}
+        for label, command in commands.items():
+            child = subprocess.Popen(
+                command,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                env=env,
+                text=True,
+                start_new_session=True,  # Ctrl-C reaches us only; we stop the children in order
+            )
+            threading.Thread(target=self.forward, args=(label, child), daemon=True).start()
+            children[label] = child
+        return children
+
+    def forward(self, label: str, child: subprocess.Popen) -> None:
+        for line in child.stdout:
+            sys.stdout.write(f"[{label}] {line}")
+            sys.stdout.flush()
+
+    def supervise(self, children: dict[str, subprocess.Popen]) -> int:
+        stopping = threading.Event()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, lambda *_: stopping.set())
+        code = 0
+        while not stopping.wait(0.5):
+            dead = {label: child.poll() for label, child in children.items() if child.poll() is not None}
+            if dead:
+                label, status = next(iter(dead.items()))
+                self.stderr.write(f"{label} exited with code {status}; stopping the test drive")
+                code = 1
+                break
+        self.stop(children)
+        return code
+
+    def stop(self, children: dict[str, subprocess.Popen]) -> None:
+        self.stdout.write("stopping …")
+        for child in children.values():
+            if child.poll() is None:
+                os.killpg(child.pid, signal.SIGTERM)
+        deadline = time.monotonic() + STOP_GRACE_SECONDS
+        for label, child in children.items():
+            try:
+                child.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                self.stderr.write(f"{label} did not stop in {STOP_GRACE_SECONDS}s; killing it")
+                os.killpg(child.pid, signal.SIGKILL)
+                child.wait()
+        self.stdout.write("stopped")

@@ -1,0 +1,81 @@
+"""Jobs (every background unit of work) and the heartbeats of the processes that run them."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils import timezone
+
+from scheduler.queues import PRIORITIES
+
+LOG_LIMIT = 20_000  # characters of log kept per job; older lines are dropped first
+
+
+class JobStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+ACTIVE_STATUSES = (JobStatus.QUEUED, JobStatus.RUNNING)
+
+
+class Job(models.Model):
+    kind = models.CharField(max_length=64)
+    priority = models.CharField(max_length=2, choices=[(p, p) for p in PRIORITIES])
+    arguments = models.JSONField(default=dict, blank=True)
+    dedup_key = models.CharField(max_length=255, blank=True, default="")
+    status = models.CharField(max_length=16, choices=JobStatus.choices, default=JobStatus.QUEUED)
+    organization = models.ForeignKey("inventory.Organization", null=True, blank=True, on_delete=models.CASCADE)
+    cloud = models.ForeignKey(
+        "inventory.CloudAccount", null=True, blank=True, on_delete=models.CASCADE, related_name="jobs"
+    )
+    requested_by = models.CharField(max_length=150, blank=True, help_text="user name, or 'scheduler'")
+    enqueued_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    worker = models.CharField(max_length=255, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    cancel_requested = models.BooleanField(default=False)
+    error = models.TextField(blank=True)
+    result = models.JSONField(default=dict, blank=True)
+    log = models.TextField(blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["status", "priority", "enqueued_at"], name="job_status_priority"),
+            models.Index(fields=["dedup_key", "status"], name="job_dedup"),
+            models.Index(fields=["cloud", "kind", "status"], name="job_cloud_kind"),
+        ]
+
+    def __str__(self) -> str:
+        return f"job {self.pk} {self.kind} [{self.priority}] {self.status}"
+
+    @property
+    def wait_seconds(self) -> float | None:
+        return (self.started_at - self.enqueued_at).total_seconds() if self.started_at else None
+
+    @property
+    def run_seconds(self) -> float | None:
+        if self.started_at and self.finished_at:
+            return (self.finished_at - self.started_at).total_seconds()
+        return None
+
+
+class ProcessRole(models.TextChoices):
+    SCHEDULER = "scheduler", "Scheduler"
+    WORKER = "worker", "Worker"
+
+
+class ProcessHeartbeat(models.Model):
+    """A running scheduler or worker says it is alive every few seconds (shown by /Status)."""
+
+    role = models.CharField(max_length=16, choices=ProcessRole.choices)
+    name = models.CharField(max_length=255, unique=True, help_text="host:pid or the Celery node name")
+    host = models.CharField(max_length=255)
+    pid = models.PositiveIntegerField()
+    queues = models.JSONField(default=list, blank=True)
+    started_at = models.DateTimeField(default=timezone.now)
+    beat_at = models.DateTimeField(default=timezone.now, db_index=True)

@@ -1,0 +1,30 @@
+"""The Celery tasks: one per queue, each running whatever Job it is handed.
+
+Names are stable (``insightcloud.jobs.run_p0`` …) so messages already queued survive upgrades;
+arguments are Job ids, never model objects.
+"""
+
+from __future__ import annotations
+
+from celery import Task, shared_task
+
+from scheduler.queues import PRIORITIES
+from scheduler.runner import execute
+
+_TASKS: dict[str, Task] = {}
+
+
+def _make_task(priority: str) -> Task:
+    @shared_task(name=f"insightcloud.jobs.run_{priority}", queue=priority, acks_late=True, ignore_result=True)
+    def run_job(job_id: int) -> str:
+        return execute(job_id)
+
+    return run_job
+
+
+for _priority in PRIORITIES:
+    _TASKS[_priority] = _make_task(_priority)
+
+
+def task_for_priority(priority: str) -> Task:
+    return _TASKS[priority]
