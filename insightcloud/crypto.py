@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from cryptography.fernet import InvalidToken, MultiFernet, Fernet
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
 from django.db import models
 
@@ -38,7 +38,8 @@ def decrypt_json(token: str) -> dict:
         return json.loads(_fernet().decrypt(token.encode()))
     except InvalidToken:
         raise ValueError(
-            "stored credentials cannot be decrypted: INSIGHTCLOUD_ENCRYPTION_KEY differs from the key they were saved with"
+            "stored credentials cannot be decrypted: "
+            "INSIGHTCLOUD_ENCRYPTION_KEY differs from the key they were saved with"
         ) from None
 
 
