@@ -20,8 +20,10 @@ class SettingError(Exception):
 
 
 def env_file_path() -> Path | None:
-    """The env file to read: ``INSIGHTCLOUD_ENV_FILE`` if set, else /divvycloud/prod.env if it exists."""
+    """The env file: ``INSIGHTCLOUD_ENV_FILE`` if set ("none" for no file), else /divvycloud/prod.env if it exists."""
     explicit = os.environ.get("INSIGHTCLOUD_ENV_FILE")
+    if explicit == "none":  # tests and tools that must ignore any installed prod.env
+        return None
     if explicit:
         path = Path(explicit)
         if not path.is_file():
