@@ -13,9 +13,10 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 
 
 def _configure_queues() -> None:
-    from scheduler.queues import CELERY_QUEUES, P2
+    from scheduler.queues import CELERY_QUEUES, P2, PRIORITIES
 
     app.conf.task_queues = CELERY_QUEUES
+    app.conf.task_routes = {f"insightcloud.jobs.run_{p}": {"queue": p} for p in PRIORITIES}
     app.conf.task_default_queue = P2
     app.conf.task_create_missing_queues = False
 

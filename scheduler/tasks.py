@@ -1,7 +1,8 @@
 """The Celery tasks: one per queue, each running whatever Job it is handed.
 
 Names are stable (``insightcloud.jobs.run_p0`` …) so messages already queued survive upgrades;
-arguments are Job ids, never model objects.
+arguments are Job ids, never model objects. Each task's queue is set by ``task_routes`` in
+insightcloud/celery.py (Celery 5.7 deprecates the ``queue`` decorator argument).
 """
 
 from __future__ import annotations
@@ -14,8 +15,12 @@ from scheduler.runner import execute
 _TASKS: dict[str, Task] = {}
 
 
+def task_name(priority: str) -> str:
+    return f"insightcloud.jobs.run_{priority}"
+
+
 def _make_task(priority: str) -> Task:
-    @shared_task(name=f"insightcloud.jobs.run_{priority}", queue=priority, acks_late=True, ignore_result=True)
+    @shared_task(name=task_name(priority), acks_late=True, ignore_result=True)
     def run_job(job_id: int) -> str:
         return execute(job_id)
 

@@ -10,16 +10,15 @@ from insightcloud.inventory.models import CloudAccount, Resource
 
 
 def resource(cloud: CloudAccount, native_id: str = "i-1", **extra) -> Resource:
-    return Resource(
-        cloud=cloud,
-        provider="aws",
-        resource_type="instance",
-        native_type="aws.ec2.instance",
-        region="us-east-1",
-        native_id=native_id,
-        fingerprint="x",
+    fields = {
+        "provider": "aws",
+        "resource_type": "instance",
+        "native_type": "aws.ec2.instance",
+        "region": "us-east-1",
+        "fingerprint": "x",
         **extra,
-    )
+    }
+    return Resource(cloud=cloud, native_id=native_id, **fields)
 
 
 @pytest.fixture
@@ -29,7 +28,7 @@ def cloud(organization):
     )
 
 
-def test_there_are_no_model_changes_without_a_migration():
+def test_there_are_no_model_changes_without_a_migration(db):
     call_command("makemigrations", "--check", "--dry-run", verbosity=0)
 
 
