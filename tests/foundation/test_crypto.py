@@ -61,6 +61,6 @@ def test_a_rotated_key_still_reads_what_the_old_key_wrote(cloud, settings):
 
 
 def test_a_wrong_key_gives_a_clear_error(cloud):
-    with override_settings(ENCRYPTION_KEYS=[Fernet.generate_key().decode()]):
-        with pytest.raises(ValueError, match="INSIGHTCLOUD_ENCRYPTION_KEY differs"):
-            CloudAccount.objects.get(pk=cloud.pk)
+    wrong_key = override_settings(ENCRYPTION_KEYS=[Fernet.generate_key().decode()])
+    with wrong_key, pytest.raises(ValueError, match="INSIGHTCLOUD_ENCRYPTION_KEY differs"):
+        CloudAccount.objects.get(pk=cloud.pk)

@@ -63,9 +63,7 @@ def test_status_answers_503_when_the_database_is_unreachable(tmp_path):
     else:
         broken = {"DIVVY_DB_PORT": str(free_port())}  # nothing listens there
     port = free_port()
-    server = start_manage(
-        "interfaceserver", "--bind", f"127.0.0.1:{port}", "--workers", "1", env=process_env(**broken)
-    )
+    server = start_manage("interfaceserver", "--bind", f"127.0.0.1:{port}", "--workers", "1", env=process_env(**broken))
     try:
         status, body = wait_for(lambda: _try_get(f"http://127.0.0.1:{port}/Status"), timeout=30, what="the server")
     finally:
