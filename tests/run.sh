@@ -42,7 +42,8 @@ mysql_root() { mysql --protocol=socket -uroot "$@" 2>/dev/null || mysql -h127.0.
 mysql_root -e "CREATE USER IF NOT EXISTS 'insightcloud'@'127.0.0.1' IDENTIFIED BY 'insightcloud';
                CREATE USER IF NOT EXISTS 'insightcloud'@'localhost' IDENTIFIED BY 'insightcloud';
                GRANT ALL PRIVILEGES ON *.* TO 'insightcloud'@'127.0.0.1';
-               GRANT ALL PRIVILEGES ON *.* TO 'insightcloud'@'localhost';"
+               GRANT ALL PRIVILEGES ON *.* TO 'insightcloud'@'localhost';
+               CREATE DATABASE IF NOT EXISTS insightcloud CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci;"
 
 # --- Redis ------------------------------------------------------------------------------
 if ! redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then
