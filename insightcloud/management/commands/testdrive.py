@@ -104,9 +104,11 @@ class Command(BaseCommand):
 
     def stop(self, children: dict[str, subprocess.Popen]) -> None:
         self.stdout.write("stopping …")
+        # SIGTERM to each child's main process only: Celery and gunicorn then shut their own pools
+        # down in order (signalling the whole group would kill pool processes mid-task).
         for child in children.values():
             if child.poll() is None:
-                os.killpg(child.pid, signal.SIGTERM)
+                child.send_signal(signal.SIGTERM)
         deadline = time.monotonic() + STOP_GRACE_SECONDS
         for label, child in children.items():
             try:
