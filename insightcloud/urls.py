@@ -1,3 +1,4 @@
+from django.contrib.auth.views import LogoutView
 from django.urls import include, path
 
 from insightcloud.web import views
@@ -6,5 +7,14 @@ from insightcloud.web.status import status
 urlpatterns = [
     path("Status", status, name="status"),
     path("api/", include("insightcloud.api.urls")),
-    path("", views.home, name="home"),
+    path("login", views.InsightCloudLoginView.as_view(), name="login"),
+    path("logout", LogoutView.as_view(), name="logout"),
+    path("setup", views.setup, name="setup"),
+    path("", views.dashboard, name="dashboard"),
+    path("clouds/", views.cloud_list, name="clouds"),
+    path("clouds/<int:pk>", views.cloud_detail, name="cloud-detail"),
+    path("inventory/", views.inventory, name="inventory"),
+    path("resources/<int:pk>", views.resource_detail, name="resource-detail"),
+    path("jobs/", views.jobs, name="jobs"),
+    path("system/", views.system, name="system"),
 ]

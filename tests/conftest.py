@@ -12,6 +12,12 @@ import pytest
 from django.conf import settings
 
 
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    """Real hashing costs a second per user on a busy 2-core machine; tests need no strength."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def redis_client():
     """A real Redis connection on the configured test database number, emptied before the test."""

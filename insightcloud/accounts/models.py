@@ -36,3 +36,45 @@ class AuditEvent(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+
+
+class Role(models.Model):
+    """What a basic user may see and do inside their organization.
+
+    A role grants view (always) and optionally manage (enqueue harvests, run actions, exempt,
+    edit insights) over all the organization's clouds, or only over chosen clouds and resource
+    groups.
+    """
+
+    organization = models.ForeignKey("inventory.Organization", on_delete=models.CASCADE, related_name="roles")
+    name = models.CharField(max_length=100)
+    can_manage = models.BooleanField(default=False)
+    all_clouds = models.BooleanField(default=False)
+    clouds = models.ManyToManyField("inventory.CloudAccount", blank=True, related_name="roles")
+    resource_groups = models.ManyToManyField("inventory.ResourceGroup", blank=True, related_name="roles")
+    users = models.ManyToManyField(User, blank=True, related_name="roles")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["organization", "name"], name="role_name_unique_in_org")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ApiKey(models.Model):
+    """A per-user API key: shown once at creation, stored as a SHA-256 hash, revocable."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_keys")
+    name = models.CharField(max_length=100)
+    prefix = models.CharField(max_length=12, unique=True, help_text="public part, shown in lists")
+    key_hash = models.CharField(max_length=64)
+    created_at = models.DateTimeField(default=timezone.now)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    @property
+    def active(self) -> bool:
+        return self.revoked_at is None

@@ -1,7 +1,18 @@
-from django.urls import path
+from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.routers import DefaultRouter
+
+from insightcloud.api import views
+
+router = DefaultRouter()
+router.register("clouds", views.CloudViewSet, basename="cloud")
+router.register("resources", views.ResourceViewSet, basename="resource")
+router.register("jobs", views.JobViewSet, basename="job")
+router.register("audit", views.AuditEventViewSet, basename="audit")
+router.register("api-keys", views.ApiKeyViewSet, basename="api-key")
 
 urlpatterns = [
+    path("v1/", include(router.urls)),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
 ]

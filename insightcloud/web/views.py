@@ -1,9 +1,201 @@
-"""Server-rendered pages. The GUI issue fills these in; for now a landing page."""
+"""Server-rendered pages. Lists share their FilterSet with the REST API; tables swap in place
+through HTMX partials."""
 
 from __future__ import annotations
 
-from django.shortcuts import render
+import csv
+import json
+
+from django.contrib import messages
+from django.contrib.auth import login
+from django.contrib.auth.views import LoginView
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import transaction
+from django.db.models import Count
+from django.http import Http404, HttpResponse, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django_tables2 import RequestConfig
+from django_tables2.paginators import LazyPaginator
+
+from insightcloud.accounts import audit
+from insightcloud.accounts.models import AccessLevel, User
+from insightcloud.accounts.permissions import clouds_visible_to, resources_visible_to
+from insightcloud.inventory.filtersets import ResourceFilterSet
+from insightcloud.inventory.models import Organization
+from insightcloud.inventory.tables import DEFAULT_COLUMNS, ResourceTable
+from insightcloud.web.forms import FirstAdminForm, LoginForm
+from insightcloud.web.status import broker_state, database_state, processes_state
+
+EXPORT_FIELDS = ("native_id", "name", "resource_type", "native_type", "provider", "region", "first_seen", "last_seen")
 
 
-def home(request):  # noqa: ANN001, ANN201
-    return render(request, "web/home.html")
+class InsightCloudLoginView(LoginView):
+    template_name = "web/login.html"
+    authentication_form = LoginForm
+    redirect_authenticated_user = True
+
+    def dispatch(self, request, *args, **kwargs):  # noqa: ANN001, ANN201
+        if not User.objects.exists():
+            return redirect("setup")
+        return super().dispatch(request, *args, **kwargs)
+
+    def form_valid(self, form):  # noqa: ANN001, ANN201
+        response = super().form_valid(form)
+        audit.record("login", request=self.request, target=form.get_user().username)
+        return response
+
+
+def setup(request):  # noqa: ANN001, ANN201
+    """First run: create the first domain administrator; gone once any user exists."""
+    if User.objects.exists():
+        raise Http404("setup is done")
+    form = FirstAdminForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        with transaction.atomic():
+            organization, _ = Organization.objects.get_or_create(slug="default", defaults={"name": "Default"})
+            user = form.save(commit=False)
+            user.is_staff = user.is_superuser = True
+            user.access_level = AccessLevel.DOMAIN_ADMIN
+            user.organization = organization
+            user.save()
+            audit.record("setup.first_admin", actor=user, request=request, target=user.username)
+        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        return redirect("dashboard")
+    return render(request, "web/setup.html", {"form": form})
+
+
+def dashboard(request):  # noqa: ANN001, ANN201
+    resources = resources_visible_to(request.user).filter(deleted_at__isnull=True)
+    clouds = clouds_visible_to(request.user)
+    context = {
+        "resource_total": resources.count(),
+        "by_type": list(resources.values("resource_type").annotate(n=Count("id")).order_by("-n")[:15]),
+        "by_region": list(resources.values("region").annotate(n=Count("id")).order_by("-n")[:15]),
+        "by_cloud": list(resources.values("cloud_id", "cloud__name").annotate(n=Count("id")).order_by("-n")[:15]),
+        "clouds_with_errors": clouds.exclude(status__in=["ok", "pending"]),
+        "cloud_count": clouds.count(),
+    }
+    return render(request, "web/dashboard.html", context)
+
+
+def cloud_list(request):  # noqa: ANN001, ANN201
+    clouds = (
+        clouds_visible_to(request.user)
+        .select_related("organization")
+        .annotate(resource_count=Count("resources"))
+        .order_by("name")
+    )
+    return render(request, "web/clouds.html", {"clouds": clouds})
+
+
+def cloud_detail(request, pk: int):  # noqa: ANN001, ANN201
+    cloud = get_object_or_404(clouds_visible_to(request.user), pk=pk)
+    jobs = cloud.jobs.order_by("-enqueued_at")[:20]
+    by_type = cloud.resources.filter(deleted_at__isnull=True).values("native_type").annotate(n=Count("id"))
+    return render(request, "web/cloud_detail.html", {"cloud": cloud, "jobs": jobs, "by_type": by_type})
+
+
+def inventory(request):  # noqa: ANN001, ANN201
+    queryset = resources_visible_to(request.user).select_related("cloud")
+    filterset = ResourceFilterSet(request.GET or None, queryset=queryset)
+    resources = filterset.qs if filterset.is_bound and filterset.is_valid() else queryset.filter(deleted_at=None)
+    export = request.GET.get("export")
+    if export in ("csv", "json"):
+        audit.record("inventory.export", request=request, format=export, filters=request.GET.dict())
+        return export_resources(resources, export)
+    columns = [c for c in request.GET.getlist("columns") if c in ResourceTable.base_columns] or list(DEFAULT_COLUMNS)
+    table = ResourceTable(resources, exclude=[c for c in ResourceTable.base_columns if c not in columns])
+    # LazyPaginator never counts the whole (filtered) inventory: pages stay fast over millions.
+    RequestConfig(request, paginate={"per_page": 50, "paginator_class": LazyPaginator}).configure(table)
+    context = {
+        "filter": filterset,
+        "table": table,
+        "columns": columns,
+        "all_columns": list(ResourceTable.base_columns),
+    }
+    template = "web/inventory_table.html" if request.headers.get("HX-Request") else "web/inventory.html"
+    return render(request, template, context)
+
+
+def export_resources(resources, fmt: str) -> HttpResponse:  # noqa: ANN001
+    rows = resources.values(*EXPORT_FIELDS, "cloud__name", "cloud__account_id", "tags", "properties")
+
+    def records():
+        for row in rows.iterator(chunk_size=2000):
+            row["resource_id"] = row.pop("native_id")
+            row["cloud_name"] = row.pop("cloud__name")
+            row["account_id"] = row.pop("cloud__account_id")
+            yield row
+
+    if fmt == "json":
+
+        def json_lines():
+            yield "["
+            for index, row in enumerate(records()):
+                yield ("," if index else "") + json.dumps(row, cls=DjangoJSONEncoder)
+            yield "]"
+
+        response = StreamingHttpResponse(json_lines(), content_type="application/json")
+    else:
+
+        class Echo:
+            def write(self, value: str) -> str:
+                return value
+
+        writer = csv.writer(Echo())
+        header = ["resource_id", "name", "resource_type", "native_type", "provider", "cloud_name", "account_id"]
+        header += ["region", "first_seen", "last_seen", "tags"]
+
+        def csv_lines():
+            yield writer.writerow(header)
+            for row in records():
+                row["tags"] = json.dumps(row["tags"], sort_keys=True)
+                yield writer.writerow([row[h] for h in header])
+
+        response = StreamingHttpResponse(csv_lines(), content_type="text/csv")
+    response["Content-Disposition"] = f'attachment; filename="inventory.{fmt}"'
+    return response
+
+
+def resource_detail(request, pk: int):  # noqa: ANN001, ANN201
+    resource = get_object_or_404(resources_visible_to(request.user).select_related("cloud"), pk=pk)
+    changes = resource.changes.order_by("-created_at")[:100]
+    findings = []
+    if hasattr(resource, "findings"):  # the compliance app adds Finding.resource
+        findings = list(resource.findings.order_by("resolved_at", "-last_seen")[:100])
+    context = {
+        "resource": resource,
+        "changes": changes,
+        "findings": findings,
+        "properties_json": json.dumps(resource.properties, indent=2, sort_keys=True, cls=DjangoJSONEncoder),
+        "raw_json": json.dumps(resource.raw, indent=2, sort_keys=True, cls=DjangoJSONEncoder),
+    }
+    return render(request, "web/resource_detail.html", context)
+
+
+def jobs(request):  # noqa: ANN001, ANN201
+    from scheduler.models import Job
+
+    visible = Job.objects.filter(cloud__in=clouds_visible_to(request.user)) | Job.objects.filter(
+        cloud__isnull=True, organization__in=[request.user.organization_id]
+    )
+    recent = visible.select_related("cloud").order_by("-enqueued_at")[:100]
+    template = "web/jobs_table.html" if request.headers.get("HX-Request") else "web/jobs.html"
+    return render(request, template, {"jobs": recent})
+
+
+def system(request):  # noqa: ANN001, ANN201
+    from django.conf import settings
+
+    database = database_state()
+    scheduler, workers = processes_state() if database["ok"] else ({}, [])
+    context = {
+        "database": database,
+        "broker": broker_state(),
+        "scheduler": scheduler,
+        "workers": workers,
+        "version": settings.VERSION,
+    }
+    if not request.user.is_superuser and request.user.access_level != AccessLevel.DOMAIN_ADMIN:
+        messages.info(request, "Settings, users and roles are for domain administrators.")
+    return render(request, "web/system.html", context)

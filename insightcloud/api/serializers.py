@@ -1,0 +1,103 @@
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from insightcloud.accounts.models import ApiKey, AuditEvent
+from insightcloud.inventory.models import CloudAccount, Resource, ResourceChange
+from scheduler.models import Job
+
+
+class CloudSerializer(serializers.ModelSerializer):
+    organization = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+
+    class Meta:
+        model = CloudAccount
+        # Never the credentials: they stay encrypted in the database.
+        fields = [
+            "id",
+            "organization",
+            "provider",
+            "name",
+            "account_id",
+            "auth_type",
+            "regions",
+            "status",
+            "status_detail",
+            "created_at",
+            "last_harvest_at",
+        ]
+
+
+class ResourceSerializer(serializers.ModelSerializer):
+    resource_id = serializers.CharField(source="native_id")
+    cloud_name = serializers.CharField(source="cloud.name")
+    account_id = serializers.CharField(source="cloud.account_id")
+
+    class Meta:
+        model = Resource
+        fields = [
+            "id",
+            "resource_id",
+            "name",
+            "resource_type",
+            "native_type",
+            "provider",
+            "cloud",
+            "cloud_name",
+            "account_id",
+            "region",
+            "tags",
+            "properties",
+            "first_seen",
+            "last_seen",
+            "deleted_at",
+        ]
+
+
+class ResourceChangeSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ResourceChange
+        fields = ["id", "change_type", "diff", "job", "created_at"]
+
+
+class ResourceDetailSerializer(ResourceSerializer):
+    history = serializers.SerializerMethodField()
+
+    class Meta(ResourceSerializer.Meta):
+        fields = [*ResourceSerializer.Meta.fields, "raw", "history"]
+
+    def get_history(self, resource: Resource) -> list[dict]:
+        return ResourceChangeSerializer(resource.changes.order_by("-created_at")[:100], many=True).data
+
+
+class JobSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Job
+        fields = [
+            "id",
+            "kind",
+            "priority",
+            "arguments",
+            "status",
+            "cloud",
+            "requested_by",
+            "enqueued_at",
+            "started_at",
+            "finished_at",
+            "attempts",
+            "error",
+            "result",
+        ]
+
+
+class AuditEventSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = AuditEvent
+        fields = ["id", "actor_name", "action", "target", "details", "source_address", "created_at"]
+
+
+class ApiKeySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ApiKey
+        fields = ["id", "name", "prefix", "created_at", "last_used_at", "revoked_at"]
+        read_only_fields = ["prefix", "created_at", "last_used_at", "revoked_at"]

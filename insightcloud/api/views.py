@@ -1,0 +1,104 @@
+"""REST API v1: thin viewsets over the same querysets and FilterSet as the GUI."""
+
+from __future__ import annotations
+
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import mixins, permissions, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.pagination import CursorPagination
+from rest_framework.response import Response
+
+from insightcloud.accounts import audit
+from insightcloud.accounts.api_keys import create_api_key
+from insightcloud.accounts.models import AccessLevel, ApiKey, AuditEvent
+from insightcloud.accounts.permissions import clouds_visible_to, resources_visible_to, sees_whole_domain
+from insightcloud.api import serializers as s
+from insightcloud.inventory.filtersets import ResourceFilterSet
+from scheduler.models import Job
+
+
+class ResourceCursor(CursorPagination):
+    # Keyset pagination on the primary key: page 5,000 costs what page 1 costs.
+    ordering = "id"
+    page_size = 100
+    page_size_query_param = "page_size"
+    max_page_size = 1000
+
+
+class CloudViewSet(viewsets.ReadOnlyModelViewSet):
+    serializer_class = s.CloudSerializer
+
+    def get_queryset(self):  # noqa: ANN201
+        return clouds_visible_to(self.request.user).select_related("organization").order_by("name")
+
+
+class ResourceViewSet(viewsets.ReadOnlyModelViewSet):
+    filterset_class = ResourceFilterSet
+    pagination_class = ResourceCursor
+
+    def get_queryset(self):  # noqa: ANN201
+        return resources_visible_to(self.request.user).select_related("cloud")
+
+    def get_serializer_class(self):  # noqa: ANN201
+        return s.ResourceDetailSerializer if self.action == "retrieve" else s.ResourceSerializer
+
+
+class JobViewSet(viewsets.ReadOnlyModelViewSet):
+    serializer_class = s.JobSerializer
+
+    def get_queryset(self):  # noqa: ANN201
+        user = self.request.user
+        if sees_whole_domain(user):
+            return Job.objects.order_by("-enqueued_at")
+        return Job.objects.filter(cloud__in=clouds_visible_to(user)).order_by("-enqueued_at")
+
+
+class IsDomainAdmin(permissions.BasePermission):
+    def has_permission(self, request, view) -> bool:  # noqa: ANN001
+        user = request.user
+        return bool(user and user.is_authenticated and (user.is_superuser or user.access_level == "domain_admin"))
+
+
+class AuditEventViewSet(viewsets.ReadOnlyModelViewSet):
+    serializer_class = s.AuditEventSerializer
+
+    def get_queryset(self):  # noqa: ANN201
+        user = self.request.user
+        if sees_whole_domain(user):
+            return AuditEvent.objects.all()
+        if user.access_level == AccessLevel.ORGANIZATION_ADMIN:
+            return AuditEvent.objects.filter(organization_id=user.organization_id)
+        return AuditEvent.objects.filter(actor=user)
+
+
+class ApiKeyViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet):
+    """Your own API keys. The key itself is in the creation response only."""
+
+    serializer_class = s.ApiKeySerializer
+
+    def get_queryset(self):  # noqa: ANN201
+        return ApiKey.objects.filter(user=self.request.user).order_by("-created_at")
+
+    @extend_schema(
+        responses=inline_serializer(
+            "NewApiKey",
+            {"id": serializers.IntegerField(), "name": serializers.CharField(), "key": serializers.CharField()},
+        )
+    )
+    def create(self, request, *args, **kwargs):  # noqa: ANN001, ANN201
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        key, plain = create_api_key(request.user, serializer.validated_data["name"])
+        audit.record("api_key.create", request=request, target=key)
+        return Response({"id": key.pk, "name": key.name, "prefix": key.prefix, "key": plain}, status.HTTP_201_CREATED)
+
+    @extend_schema(request=None, responses=s.ApiKeySerializer)
+    @action(detail=True, methods=["post"])
+    def revoke(self, request, pk=None):  # noqa: ANN001, ANN201
+        key = self.get_object()
+        if key.revoked_at is None:
+            key.revoked_at = timezone.now()
+            key.save(update_fields=["revoked_at"])
+            audit.record("api_key.revoke", request=request, target=key)
+        return Response(s.ApiKeySerializer(key).data)

@@ -1,0 +1,89 @@
+"""The GUI in real headless Chromium (Debian's package, driven by Playwright)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from insightcloud.inventory.models import ResourceChange
+from tests.web.conftest import PASSWORD
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="Debian's chromium is not installed"),
+]
+
+
+@pytest.fixture
+def browser():
+    # Playwright runs an event loop in this thread; the live server's ORM calls are in another.
+    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"],
+        )
+        yield chromium
+        chromium.close()
+
+
+def log_in(browser, live_server, username: str):
+    page = browser.new_page(viewport={"width": 1400, "height": 900})
+    page.goto(f"{live_server.url}/login")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{live_server.url}/")
+    return page
+
+
+def shot(page, name: str) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_user_logs_in_filters_the_inventory_and_opens_a_resource_with_its_history(
+    browser, live_server, users, estate
+):
+    bucket = estate["prod_bucket"]
+    ResourceChange.objects.create(
+        resource=bucket, cloud=bucket.cloud, change_type="modified", diff={"public": [False, True]}
+    )
+
+    page = log_in(browser, live_server, "admin")
+    assert page.inner_text("#resource-total") == "3"
+    shot(page, "dashboard")
+
+    page.click("text=Inventory")
+    page.fill("input[name=tag]", "env=prod")
+    page.click("#inventory-filter button.primary")
+    page.wait_for_function("document.querySelectorAll('#inventory-table tbody tr').length === 1")
+    assert "tag=env%3Dprod" in page.url  # HTMX pushed the filter into the address bar
+    shot(page, "inventory-filtered")
+
+    page.click("#inventory-table tbody tr a")
+    page.wait_for_selector("#history")
+    assert "modified" in page.inner_text("#history")
+    assert "public" in page.inner_text("#history")
+    shot(page, "resource")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_basic_user_of_another_organization_sees_none_of_it(browser, live_server, users, estate):
+    page = log_in(browser, live_server, "outsider")
+    assert page.inner_text("#resource-total") == "1"
+    page.goto(f"{live_server.url}/inventory/")
+    table = page.inner_text("#inventory-table")
+    assert "globex-secrets" in table and "acme" not in table
+    response = page.goto(f"{live_server.url}/resources/{estate['prod_bucket'].pk}")
+    assert response.status == 404
+    shot(page, "outsider-inventory")
