@@ -13,8 +13,12 @@ urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     path("clouds/", views.cloud_list, name="clouds"),
     path("clouds/<int:pk>", views.cloud_detail, name="cloud-detail"),
+    path("clouds/<int:pk>/delete", views.cloud_delete, name="cloud-delete"),
+    path("clouds/<int:pk>/<str:operation>", views.cloud_action, name="cloud-action"),
     path("inventory/", views.inventory, name="inventory"),
     path("resources/<int:pk>", views.resource_detail, name="resource-detail"),
     path("jobs/", views.jobs, name="jobs"),
     path("system/", views.system, name="system"),
+    path("system/audit", views.audit_log, name="audit"),
+    path("account/api-keys", views.api_keys, name="api-keys"),
 ]

@@ -28,6 +28,11 @@ class CloudSerializer(serializers.ModelSerializer):
         ]
 
 
+class HarvestRequestSerializer(serializers.Serializer):
+    regions = serializers.ListField(child=serializers.CharField(max_length=64), required=False, allow_null=True)
+    types = serializers.ListField(child=serializers.CharField(max_length=128), required=False, allow_null=True)
+
+
 class ResourceSerializer(serializers.ModelSerializer):
     resource_id = serializers.CharField(source="native_id")
     cloud_name = serializers.CharField(source="cloud.name")

@@ -14,6 +14,7 @@ from insightcloud.accounts.api_keys import create_api_key
 from insightcloud.accounts.models import AccessLevel, ApiKey, AuditEvent
 from insightcloud.accounts.permissions import clouds_visible_to, resources_visible_to, sees_whole_domain
 from insightcloud.api import serializers as s
+from insightcloud.inventory import operations
 from insightcloud.inventory.filtersets import ResourceFilterSet
 from scheduler.models import Job
 
@@ -31,6 +32,25 @@ class CloudViewSet(viewsets.ReadOnlyModelViewSet):
 
     def get_queryset(self):  # noqa: ANN201
         return clouds_visible_to(self.request.user).select_related("organization").order_by("name")
+
+    @extend_schema(request=s.HarvestRequestSerializer, responses={202: s.JobSerializer})
+    @action(detail=True, methods=["post"])
+    def harvest(self, request, pk=None):  # noqa: ANN001, ANN201
+        """Enqueue an immediate (p0) harvest of this cloud, optionally of some regions or types."""
+        options = s.HarvestRequestSerializer(data=request.data)
+        options.is_valid(raise_exception=True)
+        job, _ = operations.harvest_now(request.user, self.get_object(), request, **options.validated_data)
+        return Response(s.JobSerializer(job).data, status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(request=None, responses=s.CloudSerializer)
+    @action(detail=True, methods=["post"])
+    def pause(self, request, pk=None):  # noqa: ANN001, ANN201
+        return Response(s.CloudSerializer(operations.set_paused(request.user, self.get_object(), True, request)).data)
+
+    @extend_schema(request=None, responses=s.CloudSerializer)
+    @action(detail=True, methods=["post"])
+    def resume(self, request, pk=None):  # noqa: ANN001, ANN201
+        return Response(s.CloudSerializer(operations.set_paused(request.user, self.get_object(), False, request)).data)
 
 
 class ResourceViewSet(viewsets.ReadOnlyModelViewSet):

@@ -9,17 +9,20 @@ import json
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.views import LoginView
+from django.core.exceptions import PermissionDenied
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.db.models import Count
 from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
 from django_tables2 import RequestConfig
 from django_tables2.paginators import LazyPaginator
 
 from insightcloud.accounts import audit
 from insightcloud.accounts.models import AccessLevel, User
-from insightcloud.accounts.permissions import clouds_visible_to, resources_visible_to
+from insightcloud.accounts.permissions import can_manage_cloud, clouds_visible_to, resources_visible_to
+from insightcloud.inventory import operations
 from insightcloud.inventory.filtersets import ResourceFilterSet
 from insightcloud.inventory.models import Organization
 from insightcloud.inventory.tables import DEFAULT_COLUMNS, ResourceTable
@@ -92,7 +95,43 @@ def cloud_detail(request, pk: int):  # noqa: ANN001, ANN201
     cloud = get_object_or_404(clouds_visible_to(request.user), pk=pk)
     jobs = cloud.jobs.order_by("-enqueued_at")[:20]
     by_type = cloud.resources.filter(deleted_at__isnull=True).values("native_type").annotate(n=Count("id"))
-    return render(request, "web/cloud_detail.html", {"cloud": cloud, "jobs": jobs, "by_type": by_type})
+    context = {"cloud": cloud, "jobs": jobs, "by_type": by_type, "can_manage": can_manage_cloud(request.user, cloud)}
+    return render(request, "web/cloud_detail.html", context)
+
+
+@require_POST
+def cloud_action(request, pk: int, operation: str):  # noqa: ANN001, ANN201
+    cloud = get_object_or_404(clouds_visible_to(request.user), pk=pk)
+    try:
+        if operation == "harvest":
+            job, created = operations.harvest_now(request.user, cloud, request)
+            messages.success(request, f"Harvest job {job.pk} {'enqueued' if created else 'already queued'} (p0).")
+        elif operation in ("pause", "resume"):
+            operations.set_paused(request.user, cloud, operation == "pause", request)
+            messages.success(request, f"{cloud.name} {operation}d.")
+        elif operation == "delete":
+            removed = operations.delete_cloud(request.user, cloud, request)
+            messages.success(
+                request, f"Deleted {cloud.name}: " + ", ".join(f"{n} {what}" for what, n in removed.items())
+            )
+            return redirect("clouds")
+        else:
+            raise Http404("unknown operation")
+    except PermissionDenied as exc:
+        messages.error(request, str(exc))
+    return redirect("cloud-detail", pk=cloud.pk)
+
+
+def cloud_delete(request, pk: int):  # noqa: ANN001, ANN201
+    """GET spells out what deleting removes; POST deletes."""
+    cloud = get_object_or_404(clouds_visible_to(request.user), pk=pk)
+    if not can_manage_cloud(request.user, cloud):
+        raise PermissionDenied
+    if request.method == "POST":
+        name, removed = cloud.name, operations.delete_cloud(request.user, cloud, request)
+        messages.success(request, f"Deleted {name}: " + ", ".join(f"{n} {what}" for what, n in removed.items()))
+        return redirect("clouds")
+    return render(request, "web/cloud_delete.html", {"cloud": cloud, "impact": operations.deletion_impact(cloud)})
 
 
 def inventory(request):  # noqa: ANN001, ANN201
@@ -199,3 +238,58 @@ def system(request):  # noqa: ANN001, ANN201
     if not request.user.is_superuser and request.user.access_level != AccessLevel.DOMAIN_ADMIN:
         messages.info(request, "Settings, users and roles are for domain administrators.")
     return render(request, "web/system.html", context)
+
+
+def audit_log(request):  # noqa: ANN001, ANN201
+    """Who did what: domain admins see all, organization admins their organization, others themselves."""
+    from insightcloud.accounts.models import AuditEvent
+    from insightcloud.accounts.permissions import sees_whole_domain
+
+    events = AuditEvent.objects.all()
+    if not sees_whole_domain(request.user):
+        if request.user.access_level == AccessLevel.ORGANIZATION_ADMIN:
+            events = events.filter(organization_id=request.user.organization_id)
+        else:
+            events = events.filter(actor=request.user)
+    if action := request.GET.get("action"):
+        events = events.filter(action__startswith=action)
+    if request.GET.get("export") == "csv":
+        response = HttpResponse(content_type="text/csv")
+        response["Content-Disposition"] = 'attachment; filename="audit.csv"'
+        writer = csv.writer(response)
+        writer.writerow(["time", "actor", "action", "target", "address", "details"])
+        for event in events.iterator():
+            writer.writerow(
+                [
+                    event.created_at.isoformat(),
+                    event.actor_name,
+                    event.action,
+                    event.target,
+                    event.source_address,
+                    json.dumps(event.details, sort_keys=True, cls=DjangoJSONEncoder),
+                ]
+            )
+        return response
+    return render(request, "web/audit.html", {"events": events[:500]})
+
+
+def api_keys(request):  # noqa: ANN001, ANN201
+    """Your API keys: make one (shown once), see when each was last used, revoke."""
+    from django.utils import timezone
+
+    from insightcloud.accounts.api_keys import create_api_key
+    from insightcloud.accounts.models import ApiKey
+
+    new_key = None
+    if request.method == "POST":
+        if request.POST.get("revoke"):
+            key = get_object_or_404(ApiKey, pk=request.POST["revoke"], user=request.user)
+            if key.revoked_at is None:
+                key.revoked_at = timezone.now()
+                key.save(update_fields=["revoked_at"])
+                audit.record("api_key.revoke", request=request, target=key)
+        elif name := request.POST.get("name", "").strip():
+            key, new_key = create_api_key(request.user, name[:100])
+            audit.record("api_key.create", request=request, target=key)
+    keys = ApiKey.objects.filter(user=request.user).order_by("-created_at")
+    return render(request, "web/api_keys.html", {"keys": keys, "new_key": new_key})

@@ -92,3 +92,64 @@ def test_credentials_are_never_returned_by_the_api(users, estate):
     body = api(users["admin"]).get(f"/api/v1/clouds/{estate['prod'].pk}/").content.decode()
     assert "s3cr3t-value" not in body
     assert "credentials" not in body
+
+
+def test_harvest_now_enqueues_one_p0_job_for_managers_only(users, estate, settings):
+    from insightcloud.registry import registry
+    from scheduler.jobs import JobKind
+    from scheduler.models import Job
+
+    if "harvest" not in registry.names("jobs"):
+        with registry.unlocked():
+            registry.register("jobs", "harvest", JobKind("harvest", lambda job, **kw: None, "p2", 60, "test"))
+    prod = estate["prod"]
+    first = api(users["org_admin"]).post(
+        f"/api/v1/clouds/{prod.pk}/harvest/", {"regions": ["us-east-1"]}, format="json"
+    )
+    assert first.status_code == 202
+    assert first.json()["priority"] == "p0"
+    again = api(users["org_admin"]).post(f"/api/v1/clouds/{prod.pk}/harvest/", {}, format="json")
+    assert again.json()["id"] == first.json()["id"]  # the queued one is reused, not doubled
+    assert Job.objects.filter(kind="harvest", cloud=prod).count() == 1
+
+    assert api(users["viewer"]).post(f"/api/v1/clouds/{prod.pk}/harvest/").status_code == 403
+    assert api(users["outsider"]).post(f"/api/v1/clouds/{prod.pk}/harvest/").status_code == 404
+    page = gui(users["org_admin"]).get(f"/clouds/{prod.pk}").content.decode()
+    assert "Harvest now" in page
+    assert "Harvest now" not in gui(users["viewer"]).get(f"/clouds/{prod.pk}").content.decode()
+
+
+def test_deleting_a_cloud_spells_out_what_it_removes_and_is_audited(users, estate):
+    from insightcloud.accounts.models import AuditEvent
+    from insightcloud.inventory.models import CloudAccount
+
+    dev = estate["dev"]
+    admin = gui(users["org_admin"])
+    confirm = admin.get(f"/clouds/{dev.pk}/delete").content.decode()
+    assert "1 resources" in confirm
+    assert gui(users["viewer"]).get(f"/clouds/{dev.pk}/delete").status_code == 403
+    admin.post(f"/clouds/{dev.pk}/delete")
+    assert not CloudAccount.objects.filter(pk=dev.pk).exists()
+    event = AuditEvent.objects.get(action="cloud.delete")
+    assert event.actor_name == "acme-admin" and event.details["removed"]["resources"] == 1
+
+
+def test_pausing_a_cloud_blocks_harvests_until_resumed(users, estate):
+    prod = estate["prod"]
+    assert api(users["org_admin"]).post(f"/api/v1/clouds/{prod.pk}/pause/").json()["status"] == "paused"
+    refused = api(users["org_admin"]).post(f"/api/v1/clouds/{prod.pk}/harvest/")
+    assert refused.status_code == 403 and "paused" in refused.json()["error"]
+    assert api(users["org_admin"]).post(f"/api/v1/clouds/{prod.pk}/resume/").json()["status"] == "pending"
+
+
+def test_the_audit_log_is_browsable_and_exportable(users, estate):
+    from insightcloud.accounts import audit
+
+    audit.record("cloud.harvest", actor=users["member"], target="acme-prod")
+    page = gui(users["admin"]).get("/system/audit").content.decode()
+    assert "cloud.harvest" in page and "member" in page
+    export = gui(users["admin"]).get("/system/audit?export=csv").content.decode()
+    assert export.splitlines()[0] == "time,actor,action,target,address,details"
+    assert "cloud.harvest" in export
+    # An outsider sees only their own events.
+    assert "cloud.harvest" not in gui(users["outsider"]).get("/system/audit").content.decode()
