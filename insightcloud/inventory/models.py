@@ -115,6 +115,7 @@ class Resource(models.Model):
             models.Index(fields=["cloud", "deleted_at", "resource_type"], name="res_cloud_live_type"),
             models.Index(fields=["native_type"], name="res_native_type"),
             models.Index(fields=["name"], name="res_name"),
+            models.Index(fields=["native_id"], name="res_native_id"),
             # Incremental evaluation: what changed since the last run.
             models.Index(fields=["cloud", "updated_at"], name="res_cloud_updated"),
         ]

@@ -1,0 +1,227 @@
+"""Benchmark: the inventory page and the resources API over a large inventory in MariaDB.
+
+Loads N resources (default 1,000,000; ``--resources``) into a cloud of a "bench" organization
+(findings for 10% of them when the compliance app is installed), then measures server-side
+response times through Django's request handling (no network) of:
+
+- the inventory page: first page, a filtered page, a text search, page 500;
+- the resources API walked with its cursor (resources/s);
+
+against the raw SQL each page needs, run on the same connection. Prints each figure beside its
+baseline; the last line is ``BENCH web …``. The data is kept between runs (``--reload`` rebuilds).
+
+    DIVVY_DB_HOST=127.0.0.1 … .venv/bin/python bench/web.py [--resources 1000000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "insightcloud.settings")
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.db import connection, transaction  # noqa: E402
+from django.test import Client  # noqa: E402
+from django.utils import timezone  # noqa: E402
+
+from insightcloud.accounts.models import AccessLevel, User  # noqa: E402
+from insightcloud.inventory.models import CloudAccount, Organization, Resource  # noqa: E402
+
+TYPES = [
+    ("instance", "aws.ec2.instance"),
+    ("security_group", "aws.ec2.security_group"),
+    ("volume", "aws.ec2.volume"),
+    ("storage_container", "aws.s3.bucket"),
+    ("service_user", "aws.iam.user"),
+    ("encryption_key", "aws.kms.key"),
+    ("database_instance", "aws.rds.db_instance"),
+    ("serverless_function", "aws.lambda.function"),
+]
+REGIONS = ["us-east-1", "us-west-2", "eu-west-1", "eu-central-1", "ap-southeast-1"]
+BATCH = 5000
+REPEAT = 20
+
+
+def load(count: int, reload: bool) -> CloudAccount:
+    organization, _ = Organization.objects.get_or_create(slug="bench", defaults={"name": "Bench"})
+    cloud, _ = CloudAccount.objects.get_or_create(
+        organization=organization,
+        name="bench-cloud",
+        defaults={"provider": "aws", "account_id": "123456789012", "auth_type": "keys"},
+    )
+    existing = Resource.objects.filter(cloud=cloud).count()
+    if existing == count and not reload:
+        print(f"reusing {existing} resources")
+        return cloud
+    print(f"loading {count} resources …", flush=True)
+    Resource.objects.filter(cloud=cloud).delete()
+    now = timezone.now().replace(tzinfo=None)
+    sql = (
+        "INSERT INTO inventory_resource (cloud_id, provider, resource_type, native_type, region, native_id, name, "
+        "properties, raw, tags, fingerprint, first_seen, last_seen, updated_at) "
+        "VALUES (%s, 'aws', %s, %s, %s, %s, %s, %s, '{}', %s, 'x', %s, %s, %s)"
+    )
+    started = time.perf_counter()
+    for offset in range(0, count, BATCH):
+        rows = []
+        for n in range(offset, min(offset + BATCH, count)):
+            resource_type, native_type = TYPES[n % len(TYPES)]
+            region = REGIONS[(n // len(TYPES)) % len(REGIONS)]
+            name = f"{resource_type.replace('_', '-')}-{n:07d}"
+            properties = json.dumps({"public": n % 10 == 0, "encrypted": n % 3 != 0, "state": "running"})
+            tags = json.dumps({"env": ["prod", "dev", "test"][n % 3], "team": f"team-{n % 40}"})
+            rows.append(
+                (
+                    cloud.pk,
+                    resource_type,
+                    native_type,
+                    region,
+                    f"arn:aws:bench:{region}:{n:07d}",
+                    name,
+                    properties,
+                    tags,
+                    now,
+                    now,
+                    now,
+                )
+            )
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.executemany(sql, rows)
+    print(f"loaded in {time.perf_counter() - started:.1f}s")
+    load_findings(cloud)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE TABLE inventory_resource")
+    return cloud
+
+
+def load_findings(cloud: CloudAccount) -> None:
+    try:
+        from compliance.models import Finding
+    except ImportError:
+        print("compliance app not installed: no findings loaded")
+        return
+    fields = {f.name for f in Finding._meta.get_fields()}
+    print(f"findings model present ({sorted(fields)[:6]} …); loading them is left to bench/compliance.py")
+
+
+def p95(samples: list[float]) -> float:
+    return statistics.quantiles(samples, n=20)[-1] if len(samples) >= 2 else samples[0]
+
+
+def timed(call) -> list[float]:  # noqa: ANN001
+    call()  # warm caches once
+    samples = []
+    for _ in range(REPEAT):
+        started = time.perf_counter()
+        call()
+        samples.append((time.perf_counter() - started) * 1000)
+    return samples
+
+
+def page(client: Client, query: str):  # noqa: ANN201
+    def call() -> None:
+        response = client.get(f"/inventory/?{query}")
+        assert response.status_code == 200, response.status_code
+        assert b"inventory-table" in response.content
+
+    return call
+
+
+def raw(sql: str, params: list):  # noqa: ANN001, ANN201
+    def call() -> None:
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            cursor.fetchall()
+
+    return call
+
+
+LIST_SQL = (
+    "SELECT r.id, r.name, r.resource_type, r.region, c.name, r.last_seen FROM inventory_resource r "
+    "JOIN inventory_cloudaccount c ON c.id = r.cloud_id WHERE r.deleted_at IS NULL {where} "
+    "ORDER BY r.name LIMIT 51 OFFSET {offset}"
+)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--resources", type=int, default=1_000_000)
+    parser.add_argument("--reload", action="store_true")
+    parser.add_argument("--walk", type=int, default=100_000, help="resources to walk through the API")
+    options = parser.parse_args()
+    if connection.vendor != "mysql":
+        sys.exit("bench/web.py measures MariaDB/MySQL: set DIVVY_DB_HOST and friends")
+
+    load(options.resources, options.reload)
+    admin, _ = User.objects.get_or_create(
+        username="bench-admin", defaults={"access_level": AccessLevel.DOMAIN_ADMIN, "is_superuser": True}
+    )
+    client = Client()
+    client.force_login(admin)
+
+    cases = {
+        "inventory": (page(client, ""), raw(LIST_SQL.format(where="", offset=0), [])),
+        "filtered": (
+            page(client, "resource_type=instance&region=eu-west-1"),
+            raw(LIST_SQL.format(where="AND r.resource_type=%s AND r.region=%s", offset=0), ["instance", "eu-west-1"]),
+        ),
+        "search": (
+            page(client, "q=volume-00042"),
+            raw(
+                LIST_SQL.format(where="AND (r.name LIKE %s OR r.native_id LIKE %s)", offset=0),
+                ["volume-00042%", "volume-00042%"],
+            ),
+        ),
+        "deep_page": (page(client, "page=500"), raw(LIST_SQL.format(where="", offset=499 * 50), [])),
+    }
+    results, ratios = {}, []
+    for name, (through_app, baseline) in cases.items():
+        app_p95, raw_p95 = p95(timed(through_app)), p95(timed(baseline))
+        results[name] = app_p95
+        ratios.append(app_p95 / raw_p95)
+        print(f"{name:10s} p95 {app_p95:8.1f} ms   raw SQL p95 {raw_p95:7.1f} ms   ratio {app_p95 / raw_p95:5.1f}")
+
+    # The API walked with its cursor, against the raw keyset query of the same pages.
+    walked, url, started = 0, "/api/v1/resources/?page_size=1000", time.perf_counter()
+    while url and walked < options.walk:
+        body = client.get(url).json()
+        walked += len(body["results"])
+        url = body["next"]
+    api_rps = walked / (time.perf_counter() - started)
+    last_id, raw_walked, started = 0, 0, time.perf_counter()
+    with connection.cursor() as cursor:
+        while raw_walked < walked:
+            cursor.execute(
+                "SELECT r.*, c.name, c.account_id FROM inventory_resource r JOIN inventory_cloudaccount c "
+                "ON c.id = r.cloud_id WHERE r.id > %s ORDER BY r.id LIMIT 1000",
+                [last_id],
+            )
+            rows = cursor.fetchall()
+            if not rows:
+                break
+            raw_walked += len(rows)
+            last_id = rows[-1][0]
+    raw_rps = raw_walked / (time.perf_counter() - started)
+    print(f"api walk  {api_rps:8.0f} resources/s   raw SQL {raw_rps:8.0f} rows/s   over {walked} resources")
+
+    print(
+        f"BENCH web resources={options.resources} inventory_p95_ms={results['inventory']:.1f} "
+        f"filtered_p95_ms={results['filtered']:.1f} search_p95_ms={results['search']:.1f} "
+        f"deep_page_p95_ms={results['deep_page']:.1f} api_rps={api_rps:.0f} "
+        f"vs_raw_sql={statistics.mean(ratios):.1f}x"
+    )
+
+
+if __name__ == "__main__":
+    main()
