@@ -331,9 +331,7 @@ def _caller_identity(ctx: AlibabaContext) -> dict:
 def _assume_role(base: AlibabaContext, role_arn: str, session_name: str, duration: int) -> Credentials:
     from aliyunsdksts.request.v20150401.AssumeRoleRequest import AssumeRoleRequest
 
-    body = base.call(
-        AssumeRoleRequest(), RoleArn=role_arn, RoleSessionName=session_name, DurationSeconds=duration
-    )
+    body = base.call(AssumeRoleRequest(), RoleArn=role_arn, RoleSessionName=session_name, DurationSeconds=duration)
     creds = body["Credentials"]
     expires = dt.datetime.fromisoformat(creds["Expiration"].replace("Z", "+00:00")).timestamp()
     return Credentials(creds["AccessKeyId"], creds["AccessKeySecret"], creds["SecurityToken"], expires)

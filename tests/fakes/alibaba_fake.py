@@ -64,6 +64,7 @@ def _list(container: str, item: str, items: list) -> dict:
 def default_estate() -> dict[str, Any]:
     """A small account: each misconfiguration next to a well-configured twin."""
     hz, sh = "cn-hangzhou", "cn-shanghai"
+    # fmt: off
     return {
         "regions": [
             {"RegionId": hz, "LocalName": "China (Hangzhou)", "Status": "available"},
@@ -243,8 +244,8 @@ def default_estate() -> dict[str, Any]:
              "Address": "47.0.0.20", "VpcId": "vpc-open", "VSwitchId": "", "LoadBalancerStatus": "active",
              "NetworkType": "vpc", "CreateTime": "2026-01-01T00:00Z",
              "Listeners": [{"ListenerPort": 80, "ListenerProtocol": "http"},
-                           {"ListenerPort": 443, "ListenerProtocol": "https", "TLSCipherPolicy": "tls_cipher_policy_1_0",
-                            "ServerCertificateId": "cert-1"}]},
+                           {"ListenerPort": 443, "ListenerProtocol": "https",
+                            "TLSCipherPolicy": "tls_cipher_policy_1_0", "ServerCertificateId": "cert-1"}]},
             {"LoadBalancerId": "lb-https", "RegionId": hz, "LoadBalancerName": "web-tls", "AddressType": "intranet",
              "Address": "10.0.1.20", "VpcId": "vpc-open", "VSwitchId": "vsw-a", "LoadBalancerStatus": "active",
              "NetworkType": "vpc", "CreateTime": "2026-01-01T00:00Z",
@@ -252,6 +253,7 @@ def default_estate() -> dict[str, Any]:
                             "TLSCipherPolicy": "tls_cipher_policy_1_2_strict", "ServerCertificateId": "cert-2"}]},
         ],
     }
+    # fmt: on
 
 
 def _percent(value: str) -> str:
@@ -367,7 +369,11 @@ class AlibabaFake:
         size = min(int(params.get("MaxItems") or 100), self.max_page_size)
         chunk = items[start : start + size]
         truncated = start + size < len(items)
-        return {"IsTruncated": truncated, "Marker": str(start + size) if truncated else "", **_list(container, item, chunk)}
+        return {
+            "IsTruncated": truncated,
+            "Marker": str(start + size) if truncated else "",
+            **_list(container, item, chunk),
+        }
 
     # -- RPC dispatch --
 
@@ -389,8 +395,13 @@ class AlibabaFake:
 
     # STS
     def _sts_GetCallerIdentity(self, params: dict, key: dict) -> dict:  # noqa: N802
-        return {"AccountId": ACCOUNT_ID, "Arn": key["arn"], "IdentityType": key["kind"],
-                "PrincipalId": key["arn"].rsplit("/", 1)[-1], "UserId": "2000"}
+        return {
+            "AccountId": ACCOUNT_ID,
+            "Arn": key["arn"],
+            "IdentityType": key["kind"],
+            "PrincipalId": key["arn"].rsplit("/", 1)[-1],
+            "UserId": "2000",
+        }
 
     def _sts_AssumeRole(self, params: dict, key: dict) -> dict:  # noqa: N802
         role_arn = params.get("RoleArn", "")
@@ -398,18 +409,42 @@ class AlibabaFake:
             raise FakeError(404, "EntityNotExist.Role", f"The role not exists: {role_arn}.")
         new_id, secret, token = f"STS.{uuid.uuid4().hex[:16]}", uuid.uuid4().hex, uuid.uuid4().hex
         session = params.get("RoleSessionName", "")
-        self.keys[new_id] = {"secret": secret, "token": token, "kind": "AssumedRoleUser",
-                             "arn": f"acs:ram::{ACCOUNT_ID}:assumed-role/{role_arn.rsplit('/', 1)[-1]}/{session}"}
-        return {"Credentials": {"AccessKeyId": new_id, "AccessKeySecret": secret, "SecurityToken": token,
-                                "Expiration": "2099-01-01T00:00:00Z"},
-                "AssumedRoleUser": {"Arn": self.keys[new_id]["arn"], "AssumedRoleId": "300:" + session}}
+        self.keys[new_id] = {
+            "secret": secret,
+            "token": token,
+            "kind": "AssumedRoleUser",
+            "arn": f"acs:ram::{ACCOUNT_ID}:assumed-role/{role_arn.rsplit('/', 1)[-1]}/{session}",
+        }
+        return {
+            "Credentials": {
+                "AccessKeyId": new_id,
+                "AccessKeySecret": secret,
+                "SecurityToken": token,
+                "Expiration": "2099-01-01T00:00:00Z",
+            },
+            "AssumedRoleUser": {"Arn": self.keys[new_id]["arn"], "AssumedRoleId": "300:" + session},
+        }
 
     # ECS
     def _ecs_DescribeRegions(self, params: dict, key: dict) -> dict:  # noqa: N802
         return _list("Regions", "Region", copy.deepcopy(self.state["regions"]))
 
     def _ecs_DescribeInstances(self, params: dict, key: dict) -> dict:  # noqa: N802
-        return self.page_by_number(self._regional("instances", params), params, "Instances", "Instance")
+        instances = [{k: v for k, v in i.items() if k != "RamRoleName"} for i in self._regional("instances", params)]
+        return self.page_by_number(instances, params, "Instances", "Instance")
+
+    def _ecs_DescribeInstanceRamRole(self, params: dict, key: dict) -> dict:  # noqa: N802
+        wanted = set(json.loads(params.get("InstanceIds") or "[]"))
+        sets = [
+            {"InstanceId": i["InstanceId"], "RamRoleName": i.get("RamRoleName", "")}
+            for i in self._regional("instances", params)
+            if i["InstanceId"] in wanted and i.get("RamRoleName")
+        ]
+        return {
+            "TotalCount": len(sets),
+            "RegionId": params.get("RegionId"),
+            **_list("InstanceRamRoleSets", "InstanceRamRoleSet", sets),
+        }
 
     def _ecs_DescribeSecurityGroups(self, params: dict, key: dict) -> dict:  # noqa: N802
         groups = self._regional("security_groups", params)
@@ -499,8 +534,12 @@ class AlibabaFake:
         for policy in self.state["policies"]:
             if policy["PolicyName"] == params.get("PolicyName") and policy["PolicyType"] == params.get("PolicyType"):
                 meta = {k: v for k, v in policy.items() if k != "Document"}
-                version = {"VersionId": policy["DefaultVersion"], "IsDefaultVersion": True,
-                           "PolicyDocument": json.dumps(policy["Document"]), "CreateDate": policy["UpdateDate"]}
+                version = {
+                    "VersionId": policy["DefaultVersion"],
+                    "IsDefaultVersion": True,
+                    "PolicyDocument": json.dumps(policy["Document"]),
+                    "CreateDate": policy["UpdateDate"],
+                }
                 return {"Policy": meta, "DefaultPolicyVersion": version}
         raise FakeError(404, "EntityNotExist.Policy", "The policy does not exist.")
 
@@ -511,8 +550,19 @@ class AlibabaFake:
         return {"SecurityPreference": copy.deepcopy(self.state["security_preference"])}
 
     # RDS
-    _DB_FIELDS = ("DBInstanceId", "RegionId", "DBInstanceDescription", "Engine", "EngineVersion",
-                  "DBInstanceStatus", "DBInstanceNetType", "VpcId", "ZoneId", "Category", "CreateTime")
+    _DB_FIELDS = (
+        "DBInstanceId",
+        "RegionId",
+        "DBInstanceDescription",
+        "Engine",
+        "EngineVersion",
+        "DBInstanceStatus",
+        "DBInstanceNetType",
+        "VpcId",
+        "ZoneId",
+        "Category",
+        "CreateTime",
+    )
 
     def _db(self, params: dict) -> dict:
         for db in self._regional("db_instances", params):
@@ -530,11 +580,20 @@ class AlibabaFake:
     def _rds_DescribeDBInstanceAttribute(self, params: dict, key: dict) -> dict:  # noqa: N802
         db = self._db(params)
         attribute = {k: db[k] for k in self._DB_FIELDS}
-        attribute["BackupRetentionPeriod"] = db.get("BackupRetentionPeriod")
         return _list("Items", "DBInstanceAttribute", [attribute])
 
+    def _rds_DescribeBackupPolicy(self, params: dict, key: dict) -> dict:  # noqa: N802
+        return {
+            "BackupRetentionPeriod": self._db(params)["BackupRetentionPeriod"],
+            "PreferredBackupPeriod": "Monday,Thursday",
+            "PreferredBackupTime": "02:00Z-03:00Z",
+        }
+
     def _rds_DescribeDBInstanceNetInfo(self, params: dict, key: dict) -> dict:  # noqa: N802
-        return {"InstanceNetworkType": "VPC", **_list("DBInstanceNetInfos", "DBInstanceNetInfo", self._db(params)["NetInfo"])}
+        return {
+            "InstanceNetworkType": "VPC",
+            **_list("DBInstanceNetInfos", "DBInstanceNetInfo", self._db(params)["NetInfo"]),
+        }
 
     def _rds_DescribeDBInstanceIPArrayList(self, params: dict, key: dict) -> dict:  # noqa: N802
         return _list("Items", "DBInstanceIPArray", self._db(params)["IPArrays"])
@@ -544,13 +603,18 @@ class AlibabaFake:
 
     def _rds_DescribeDBInstanceSSL(self, params: dict, key: dict) -> dict:  # noqa: N802
         db = self._db(params)
-        return {"SSLEnabled": db["SSLEnabled"], "ConnectionString": db["NetInfo"][0]["ConnectionString"],
-                "RequireUpdate": "No"}
+        return {
+            "SSLEnabled": db["SSLEnabled"],
+            "ConnectionString": db["NetInfo"][0]["ConnectionString"],
+            "RequireUpdate": "No",
+        }
 
     # KMS
     def _kms_ListKeys(self, params: dict, key: dict) -> dict:  # noqa: N802
-        keys = [{"KeyId": k["KeyId"], "KeyArn": f"acs:kms:{k['RegionId']}:{ACCOUNT_ID}:key/{k['KeyId']}"}
-                for k in self._regional("kms_keys", params)]
+        keys = [
+            {"KeyId": k["KeyId"], "KeyArn": f"acs:kms:{k['RegionId']}:{ACCOUNT_ID}:key/{k['KeyId']}"}
+            for k in self._regional("kms_keys", params)
+        ]
         return self.page_by_number(keys, params, "Keys", "Key")
 
     def _kms_DescribeKey(self, params: dict, key: dict) -> dict:  # noqa: N802
@@ -588,16 +652,24 @@ class AlibabaFake:
 
     def _slb_DescribeLoadBalancerAttribute(self, params: dict, key: dict) -> dict:  # noqa: N802
         lb = self._lb(params)
-        ports = [{"ListenerPort": x["ListenerPort"], "ListenerProtocol": x["ListenerProtocol"]} for x in lb["Listeners"]]
+        ports = [
+            {"ListenerPort": x["ListenerPort"], "ListenerProtocol": x["ListenerProtocol"]} for x in lb["Listeners"]
+        ]
         attribute = {k: v for k, v in lb.items() if k != "Listeners"}
         return {**attribute, **_list("ListenerPortsAndProtocol", "ListenerPortAndProtocol", ports)}
 
     def _slb_DescribeLoadBalancerHTTPSListenerAttribute(self, params: dict, key: dict) -> dict:  # noqa: N802
         for listener in self._lb(params)["Listeners"]:
-            if str(listener["ListenerPort"]) == str(params.get("ListenerPort")) and listener["ListenerProtocol"] == "https":
-                return {"ListenerPort": listener["ListenerPort"], "Status": "running",
-                        "TLSCipherPolicy": listener["TLSCipherPolicy"],
-                        "ServerCertificateId": listener["ServerCertificateId"]}
+            if (
+                str(listener["ListenerPort"]) == str(params.get("ListenerPort"))
+                and listener["ListenerProtocol"] == "https"
+            ):
+                return {
+                    "ListenerPort": listener["ListenerPort"],
+                    "Status": "running",
+                    "TLSCipherPolicy": listener["TLSCipherPolicy"],
+                    "ServerCertificateId": listener["ServerCertificateId"],
+                }
         raise FakeError(404, "InvalidParameter", "No HTTPS listener on that port.")
 
     # -- OSS --
@@ -611,7 +683,9 @@ class AlibabaFake:
         operation = "ListBuckets" if not bucket_name else self._oss_operation(query)
         self.calls.append(("oss", operation, {"bucket": bucket_name, **query}))
         if key_id not in self.keys:
-            raise FakeError(403, "InvalidAccessKeyId", "The OSS Access Key Id you provided does not exist in our records.")
+            raise FakeError(
+                403, "InvalidAccessKeyId", "The OSS Access Key Id you provided does not exist in our records."
+            )
         failure = self._take_failure(operation)
         if failure:
             raise FakeError(failure[0], "ServiceUnavailable" if failure[0] >= 500 else failure[1], "injected")
@@ -624,9 +698,13 @@ class AlibabaFake:
 
     @staticmethod
     def _oss_operation(query: dict[str, str]) -> str:
-        for name, operation in (("acl", "GetBucketAcl"), ("policy", "GetBucketPolicy"),
-                                ("encryption", "GetBucketEncryption"), ("logging", "GetBucketLogging"),
-                                ("versioning", "GetBucketVersioning")):
+        for name, operation in (
+            ("acl", "GetBucketAcl"),
+            ("policy", "GetBucketPolicy"),
+            ("encryption", "GetBucketEncryption"),
+            ("logging", "GetBucketLogging"),
+            ("versioning", "GetBucketVersioning"),
+        ):
             if name in query:
                 return operation
         return "Unsupported"
@@ -669,7 +747,11 @@ class AlibabaFake:
         encryption = bucket.get("Encryption")
         if not encryption:
             raise FakeError(404, "NoSuchServerSideEncryptionRule", "The server side encryption rule does not exist.")
-        kms = f"<KMSMasterKeyID>{encryption['KMSMasterKeyID']}</KMSMasterKeyID>" if encryption.get("KMSMasterKeyID") else ""
+        kms = (
+            f"<KMSMasterKeyID>{encryption['KMSMasterKeyID']}</KMSMasterKeyID>"
+            if encryption.get("KMSMasterKeyID")
+            else ""
+        )
         return (
             "<ServerSideEncryptionRule><ApplyServerSideEncryptionByDefault>"
             f"<SSEAlgorithm>{encryption['SSEAlgorithm']}</SSEAlgorithm>{kms}"
