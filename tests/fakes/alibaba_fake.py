@@ -299,7 +299,7 @@ class AlibabaFake:
         Handler.fake = fake
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True)
         self._thread.start()
         return self
 
@@ -779,6 +779,8 @@ class AlibabaFake:
 class _Handler(BaseHTTPRequestHandler):
     fake: AlibabaFake
     protocol_version = "HTTP/1.1"
+    # Headers and body go out as two writes; with Nagle on, each answer waits for a delayed ACK (40 ms).
+    disable_nagle_algorithm = True
 
     def log_message(self, format: str, *args: Any) -> None:  # quiet
         pass
