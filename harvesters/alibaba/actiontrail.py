@@ -4,11 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from aliyunsdkactiontrail.request.v20200706.DescribeTrailsRequest import DescribeTrailsRequest
-from aliyunsdkactiontrail.request.v20200706.GetTrailStatusRequest import GetTrailStatusRequest
-
 from harvesters.alibaba.common import classified, iso, truthy
-from harvesters.alibaba.driver import AlibabaContext
+from harvesters.alibaba.driver import AlibabaContext, rpc
 from harvesters.base import ResourceRecord, resource_type
 
 
@@ -23,9 +20,9 @@ from harvesters.base import ResourceRecord, resource_type
 def collect_trails(ctx: AlibabaContext, region: str) -> Iterator[ResourceRecord]:
     """ActionTrail trails homed in the region: all-regions coverage, logging status, destinations."""
     # Shadow copies of multi-region trails would list one trail once per region.
-    body = ctx.call(DescribeTrailsRequest(), region, IncludeShadowTrails="false")
+    body = ctx.call(rpc("actiontrail", "DescribeTrails")(), region, IncludeShadowTrails="false")
     for trail in body.get("TrailList") or []:
-        status = ctx.call(GetTrailStatusRequest(), region, Name=trail["Name"])
+        status = ctx.call(rpc("actiontrail", "GetTrailStatus")(), region, Name=trail["Name"])
         properties = {
             "multi_region": str(trail.get("TrailRegion", "")).lower() == "all",
             "logging": truthy(status.get("IsLogging")),

@@ -17,20 +17,15 @@ SDK an explicit proxy setting, or an explicit "no proxy" that stops it reading t
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 import json
+import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
-
-import oss2
-import requests.utils
-from aliyunsdkcore.acs_exception.exceptions import ClientException, ServerException
-from aliyunsdkcore.auth.credentials import AccessKeyCredential, StsTokenCredential
-from aliyunsdkcore.client import AcsClient
-from aliyunsdkcore.request import AcsRequest
 
 from harvesters.base import (
     AssumeRoleFailed,
@@ -41,6 +36,11 @@ from harvesters.base import (
     cloud_driver,
     with_backoff,
 )
+
+if TYPE_CHECKING:  # the SDKs are imported when a call runs, never at start-up
+    import oss2
+    from aliyunsdkcore.client import AcsClient
+    from aliyunsdkcore.request import AcsRequest
 
 DEFAULT_REGION = "cn-hangzhou"  # where the global services (RAM, STS) are called
 
@@ -87,30 +87,75 @@ NOT_FOUND_CODES = {
 }
 
 
+# API versions of the product SDKs we call (aliyunsdk<product>.request.<version>).
+API_VERSIONS = {
+    "ecs": "v20140526",
+    "vpc": "v20160428",
+    "ram": "v20150501",
+    "rds": "v20140815",
+    "kms": "v20160120",
+    "actiontrail": "v20200706",
+    "slb": "v20140515",
+    "sts": "v20150401",
+}
+
+
+def rpc(product: str, action: str) -> Callable[[], AcsRequest]:
+    """A factory of the product SDK's request class for ``action``, imported on first use."""
+
+    def make() -> AcsRequest:
+        module = importlib.import_module(f"aliyunsdk{product}.request.{API_VERSIONS[product]}.{action}Request")
+        return getattr(module, f"{action}Request")()
+
+    return make
+
+
+class _ExpectedAnswers(logging.Filter):
+    """aliyunsdkcore logs every error answer at ERROR, also "this user has no MFA device"; drop those."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        return not any(f"Error:{code} " in message for code in NOT_FOUND_CODES)
+
+
+logging.getLogger("aliyunsdkcore.client").addFilter(_ExpectedAnswers())
+
+
 # --- errors --------------------------------------------------------------------------------
 
 
+def _sdk_errors() -> tuple[type, type, type, type]:
+    """(ServerException, ClientException, OssError, oss RequestError), imported when first needed."""
+    import oss2.exceptions
+    from aliyunsdkcore.acs_exception.exceptions import ClientException, ServerException
+
+    return ServerException, ClientException, oss2.exceptions.OssError, oss2.exceptions.RequestError
+
+
 def error_code(exc: BaseException) -> str:
+    ServerException, ClientException, OssError, _ = _sdk_errors()  # noqa: N806
     if isinstance(exc, ServerException | ClientException):
         return exc.get_error_code() or ""
-    if isinstance(exc, oss2.exceptions.OssError):
+    if isinstance(exc, OssError):
         return exc.code or ""
     return ""
 
 
 def http_status(exc: BaseException) -> int:
+    ServerException, _, OssError, _ = _sdk_errors()  # noqa: N806
     if isinstance(exc, ServerException):
         return exc.get_http_status() or 0
-    if isinstance(exc, oss2.exceptions.OssError):
+    if isinstance(exc, OssError):
         return exc.status or 0
     return 0
 
 
 def describe(exc: BaseException) -> str:
     """One line for an operator: code and message, never a traceback or a secret."""
+    ServerException, ClientException, OssError, _ = _sdk_errors()  # noqa: N806
     if isinstance(exc, ServerException | ClientException):
         return f"{exc.get_error_code()}: {exc.get_error_msg()}".strip()
-    if isinstance(exc, oss2.exceptions.OssError):
+    if isinstance(exc, OssError):
         return f"{exc.code or exc.status}: {exc.message}".strip()
     return f"{type(exc).__name__}: {exc}"
 
@@ -119,11 +164,14 @@ def is_transient(exc: BaseException) -> bool:
     """Throttling, 5xx and connection failures: worth retrying with backoff."""
     if isinstance(exc, TransientError):
         return True
-    if isinstance(exc, oss2.exceptions.RequestError):  # connection refused/reset, timeout
+    if isinstance(exc, HarvestError):
+        return False
+    ServerException, ClientException, OssError, OssRequestError = _sdk_errors()  # noqa: N806
+    if isinstance(exc, OssRequestError):  # connection refused/reset, timeout
         return True
     if isinstance(exc, ClientException):
         return error_code(exc) in _THROTTLING_CODES
-    if isinstance(exc, ServerException | oss2.exceptions.OssError):
+    if isinstance(exc, ServerException | OssError):
         status = http_status(exc)
         code = error_code(exc)
         return code in _THROTTLING_CODES or code.startswith("Throttling") or status == 429 or status >= 500
@@ -149,6 +197,8 @@ def classify(exc: BaseException) -> HarvestError:
 
 def proxy_for(url: str) -> str | None:
     """The proxy for ``url`` from http_proxy/https_proxy/all_proxy, or None where no_proxy matches."""
+    import requests.utils
+
     return requests.utils.select_proxy(url, requests.utils.get_environ_proxies(url))
 
 
@@ -182,12 +232,16 @@ class Credentials:
     security_token: str | None = None
     expires_at: float | None = None  # epoch seconds, for STS credentials
 
-    def acs_credential(self) -> AccessKeyCredential | StsTokenCredential:
+    def acs_credential(self) -> Any:
+        from aliyunsdkcore.auth.credentials import AccessKeyCredential, StsTokenCredential
+
         if self.security_token:
             return StsTokenCredential(self.access_key_id, self.access_key_secret, self.security_token)
         return AccessKeyCredential(self.access_key_id, self.access_key_secret)
 
-    def oss_auth(self) -> oss2.Auth | oss2.StsAuth:
+    def oss_auth(self) -> Any:
+        import oss2
+
         if self.security_token:
             return oss2.StsAuth(self.access_key_id, self.access_key_secret, self.security_token)
         return oss2.Auth(self.access_key_id, self.access_key_secret)
@@ -249,6 +303,8 @@ class AlibabaContext:
         return json.loads(client.do_action_with_exception(request))
 
     def _client(self, region: str, proxy: str | None) -> AcsClient:
+        from aliyunsdkcore.client import AcsClient
+
         key = (region, proxy, self.credentials.access_key_id)
         with self._lock:
             client = self._clients.get(key)
@@ -284,6 +340,8 @@ class AlibabaContext:
         return f"{self.protocol}://{location}.aliyuncs.com"
 
     def oss_service(self, region: str = DEFAULT_REGION) -> oss2.Service:
+        import oss2
+
         self._refresh_if_expiring()
         endpoint = self.oss_endpoint(region)
         return oss2.Service(
@@ -291,6 +349,8 @@ class AlibabaContext:
         )
 
     def oss_bucket(self, name: str, location: str) -> oss2.Bucket:
+        import oss2
+
         self._refresh_if_expiring()
         endpoint = self.oss_endpoint(location)
         return oss2.Bucket(
@@ -323,15 +383,13 @@ def context_options(auth_settings: dict) -> dict[str, Any]:
 
 
 def _caller_identity(ctx: AlibabaContext) -> dict:
-    from aliyunsdksts.request.v20150401.GetCallerIdentityRequest import GetCallerIdentityRequest
-
-    return ctx.call(GetCallerIdentityRequest())
+    return ctx.call(rpc("sts", "GetCallerIdentity")())
 
 
 def _assume_role(base: AlibabaContext, role_arn: str, session_name: str, duration: int) -> Credentials:
-    from aliyunsdksts.request.v20150401.AssumeRoleRequest import AssumeRoleRequest
-
-    body = base.call(AssumeRoleRequest(), RoleArn=role_arn, RoleSessionName=session_name, DurationSeconds=duration)
+    body = base.call(
+        rpc("sts", "AssumeRole")(), RoleArn=role_arn, RoleSessionName=session_name, DurationSeconds=duration
+    )
     creds = body["Credentials"]
     expires = dt.datetime.fromisoformat(creds["Expiration"].replace("Z", "+00:00")).timestamp()
     return Credentials(creds["AccessKeyId"], creds["AccessKeySecret"], creds["SecurityToken"], expires)
@@ -379,9 +437,7 @@ def connect(auth_type: str, auth_settings: dict, credentials: dict) -> AlibabaCo
 
 def list_regions(ctx: AlibabaContext) -> list[dict]:
     """ECS DescribeRegions: every region the account can use, with its status."""
-    from aliyunsdkecs.request.v20140526.DescribeRegionsRequest import DescribeRegionsRequest
-
-    body = ctx.call(DescribeRegionsRequest())
+    body = ctx.call(rpc("ecs", "DescribeRegions")())
     return body.get("Regions", {}).get("Region", [])
 
 
@@ -470,9 +526,10 @@ def pages_by_marker(
 
 def optional(call: Callable[[], Any], default: Any = None) -> Any:
     """``call()``, or ``default`` when the cloud answers that the setting does not exist."""
+    ServerException, _, OssError, _ = _sdk_errors()  # noqa: N806
     try:
         return call()
-    except (ServerException, oss2.exceptions.OssError) as exc:
+    except (ServerException, OssError) as exc:
         if error_code(exc) in NOT_FOUND_CODES or http_status(exc) == 404:
             return default
         raise

@@ -5,17 +5,8 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 
-from aliyunsdkecs.request.v20140526.DescribeDisksRequest import DescribeDisksRequest
-from aliyunsdkecs.request.v20140526.DescribeInstanceRamRoleRequest import DescribeInstanceRamRoleRequest
-from aliyunsdkecs.request.v20140526.DescribeInstancesRequest import DescribeInstancesRequest
-from aliyunsdkecs.request.v20140526.DescribeSecurityGroupAttributeRequest import (
-    DescribeSecurityGroupAttributeRequest,
-)
-from aliyunsdkecs.request.v20140526.DescribeSecurityGroupsRequest import DescribeSecurityGroupsRequest
-from aliyunsdkecs.request.v20140526.DescribeSnapshotsRequest import DescribeSnapshotsRequest
-
 from harvesters.alibaba.common import classified, iso, listed, tags_of, truthy
-from harvesters.alibaba.driver import AlibabaContext, list_regions, pages_by_number, pages_by_token
+from harvesters.alibaba.driver import AlibabaContext, list_regions, pages_by_number, pages_by_token, rpc
 from harvesters.base import GLOBAL, ResourceRecord, resource_type
 
 _INSTANCE_STATES = {
@@ -58,7 +49,7 @@ def _ram_roles(ctx: AlibabaContext, region: str, instance_ids: list[str]) -> dic
     """Instance id -> attached RAM role name, one call per page of instances."""
     if not instance_ids:
         return {}
-    body = ctx.call(DescribeInstanceRamRoleRequest(), region, InstanceIds=json.dumps(instance_ids))
+    body = ctx.call(rpc("ecs", "DescribeInstanceRamRole")(), region, InstanceIds=json.dumps(instance_ids))
     sets = listed(body.get("InstanceRamRoleSets"), "InstanceRamRoleSet")
     return {item["InstanceId"]: item["RamRoleName"] for item in sets if item.get("RamRoleName")}
 
@@ -110,7 +101,7 @@ def instance_record(item: dict, region: str, role: str | None) -> ResourceRecord
 @classified
 def collect_instances(ctx: AlibabaContext, region: str) -> Iterator[ResourceRecord]:
     """ECS instances with their public and private IPs, security groups, VPC placement and RAM role."""
-    for page in pages_by_number(ctx, DescribeInstancesRequest, region, ("Instances", "Instance"), page_size=100):
+    for page in pages_by_number(ctx, rpc("ecs", "DescribeInstances"), region, ("Instances", "Instance"), page_size=100):
         roles = _ram_roles(ctx, region, [item["InstanceId"] for item in page])
         for item in page:
             yield instance_record(item, region, roles.get(item["InstanceId"]))
@@ -161,11 +152,11 @@ def normalize_rule(permission: dict) -> dict:
 @classified
 def collect_security_groups(ctx: AlibabaContext, region: str) -> Iterator[ResourceRecord]:
     """ECS security groups with every ingress and egress rule, normalized like AWS security groups."""
-    pages = pages_by_number(ctx, DescribeSecurityGroupsRequest, region, ("SecurityGroups", "SecurityGroup"))
+    pages = pages_by_number(ctx, rpc("ecs", "DescribeSecurityGroups"), region, ("SecurityGroups", "SecurityGroup"))
     for page in pages:
         for group in page:
             detail = ctx.call(
-                DescribeSecurityGroupAttributeRequest(),
+                rpc("ecs", "DescribeSecurityGroupAttribute")(),
                 region,
                 SecurityGroupId=group["SecurityGroupId"],
                 Direction="all",
@@ -204,7 +195,7 @@ def collect_security_groups(ctx: AlibabaContext, region: str) -> Iterator[Resour
 @classified
 def collect_disks(ctx: AlibabaContext, region: str) -> Iterator[ResourceRecord]:
     """ECS block storage disks with their encryption (and customer key) and attachment."""
-    for page in pages_by_token(ctx, DescribeDisksRequest, region, ("Disks", "Disk")):
+    for page in pages_by_token(ctx, rpc("ecs", "DescribeDisks"), region, ("Disks", "Disk")):
         for disk in page:
             properties = {
                 "size_gb": int(disk["Size"]) if disk.get("Size") is not None else None,
@@ -239,7 +230,7 @@ def collect_disks(ctx: AlibabaContext, region: str) -> Iterator[ResourceRecord]:
 @classified
 def collect_snapshots(ctx: AlibabaContext, region: str) -> Iterator[ResourceRecord]:
     """ECS disk snapshots with their source disk and encryption."""
-    for page in pages_by_number(ctx, DescribeSnapshotsRequest, region, ("Snapshots", "Snapshot"), page_size=100):
+    for page in pages_by_number(ctx, rpc("ecs", "DescribeSnapshots"), region, ("Snapshots", "Snapshot"), page_size=100):
         for snapshot in page:
             properties = {
                 "volume_id": snapshot.get("SourceDiskId") or None,

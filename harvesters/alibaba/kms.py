@@ -4,11 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from aliyunsdkkms.request.v20160120.DescribeKeyRequest import DescribeKeyRequest
-from aliyunsdkkms.request.v20160120.ListKeysRequest import ListKeysRequest
-
 from harvesters.alibaba.common import classified, iso
-from harvesters.alibaba.driver import AlibabaContext, pages_by_number
+from harvesters.alibaba.driver import AlibabaContext, pages_by_number, rpc
 from harvesters.base import ResourceRecord, resource_type
 
 _STATES = {
@@ -39,9 +36,9 @@ def rotation_days(interval: str | None) -> int | None:
 @classified
 def collect_keys(ctx: AlibabaContext, region: str) -> Iterator[ResourceRecord]:
     """KMS keys with their state, automatic rotation and interval, and whether the customer manages them."""
-    for page in pages_by_number(ctx, ListKeysRequest, region, ("Keys", "Key"), page_size=100):
+    for page in pages_by_number(ctx, rpc("kms", "ListKeys"), region, ("Keys", "Key"), page_size=100):
         for key in page:
-            meta = ctx.call(DescribeKeyRequest(), region, KeyId=key["KeyId"]).get("KeyMetadata") or {}
+            meta = ctx.call(rpc("kms", "DescribeKey")(), region, KeyId=key["KeyId"]).get("KeyMetadata") or {}
             rotation = str(meta.get("AutomaticRotation", "Disabled")).lower() == "enabled"
             creator = str(meta.get("Creator") or "")
             properties = {

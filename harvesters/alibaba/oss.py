@@ -6,8 +6,6 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-import oss2
-
 from harvesters.alibaba.common import classified
 from harvesters.alibaba.driver import AlibabaContext, optional
 from harvesters.base import GLOBAL, ResourceRecord, resource_type
@@ -45,8 +43,8 @@ def policy_requires_https(policy: dict | None) -> bool:
     return False
 
 
-def bucket_properties(ctx: AlibabaContext, info: oss2.models.SimplifiedBucketInfo) -> tuple[dict, dict]:
-    """The normalized properties and the raw settings of one bucket."""
+def bucket_properties(ctx: AlibabaContext, info: Any) -> tuple[dict, dict]:
+    """The normalized properties and the raw settings of one bucket (``info``: oss2's SimplifiedBucketInfo)."""
     bucket = ctx.oss_bucket(info.name, info.location)
     acl = ctx.oss(lambda: bucket.get_bucket_acl()).acl
     policy_text = optional(lambda: ctx.oss(lambda: bucket.get_bucket_policy()).policy)

@@ -6,29 +6,18 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-from aliyunsdkram.request.v20150501.GetAccessKeyLastUsedRequest import GetAccessKeyLastUsedRequest
-from aliyunsdkram.request.v20150501.GetLoginProfileRequest import GetLoginProfileRequest
-from aliyunsdkram.request.v20150501.GetPasswordPolicyRequest import GetPasswordPolicyRequest
-from aliyunsdkram.request.v20150501.GetPolicyRequest import GetPolicyRequest
-from aliyunsdkram.request.v20150501.GetSecurityPreferenceRequest import GetSecurityPreferenceRequest
-from aliyunsdkram.request.v20150501.GetUserMFAInfoRequest import GetUserMFAInfoRequest
-from aliyunsdkram.request.v20150501.GetUserRequest import GetUserRequest
-from aliyunsdkram.request.v20150501.ListAccessKeysRequest import ListAccessKeysRequest
-from aliyunsdkram.request.v20150501.ListGroupsForUserRequest import ListGroupsForUserRequest
-from aliyunsdkram.request.v20150501.ListPoliciesForUserRequest import ListPoliciesForUserRequest
-from aliyunsdkram.request.v20150501.ListPoliciesRequest import ListPoliciesRequest
-from aliyunsdkram.request.v20150501.ListUsersRequest import ListUsersRequest
-
 from harvesters.alibaba.common import classified, iso, listed
-from harvesters.alibaba.driver import AlibabaContext, optional, pages_by_marker
+from harvesters.alibaba.driver import AlibabaContext, optional, pages_by_marker, rpc
 from harvesters.base import GLOBAL, ResourceRecord, resource_type
 
 
 def _access_keys(ctx: AlibabaContext, user_name: str) -> list[dict]:
-    keys = listed(ctx.call(ListAccessKeysRequest(), UserName=user_name).get("AccessKeys"), "AccessKey")
+    keys = listed(ctx.call(rpc("ram", "ListAccessKeys")(), UserName=user_name).get("AccessKeys"), "AccessKey")
     result = []
     for key in keys:
-        last_used = ctx.call(GetAccessKeyLastUsedRequest(), UserName=user_name, UserAccessKeyId=key["AccessKeyId"])
+        last_used = ctx.call(
+            rpc("ram", "GetAccessKeyLastUsed")(), UserName=user_name, UserAccessKeyId=key["AccessKeyId"]
+        )
         result.append(
             {
                 "id": key["AccessKeyId"],
@@ -59,14 +48,14 @@ def _access_keys(ctx: AlibabaContext, user_name: str) -> list[dict]:
 @classified
 def collect_users(ctx: AlibabaContext, region: str) -> Iterator[ResourceRecord]:
     """RAM users with console login, MFA device, access keys (and their last use), policies and groups."""
-    for page in pages_by_marker(ctx, ListUsersRequest, "cn-hangzhou", ("Users", "User")):
+    for page in pages_by_marker(ctx, rpc("ram", "ListUsers"), "cn-hangzhou", ("Users", "User")):
         for summary in page:
             name = summary["UserName"]
-            user = ctx.call(GetUserRequest(), UserName=name).get("User", {})
-            login = optional(lambda name=name: ctx.call(GetLoginProfileRequest(), UserName=name))
-            mfa = optional(lambda name=name: ctx.call(GetUserMFAInfoRequest(), UserName=name))
-            policies = listed(ctx.call(ListPoliciesForUserRequest(), UserName=name).get("Policies"), "Policy")
-            groups = listed(ctx.call(ListGroupsForUserRequest(), UserName=name).get("Groups"), "Group")
+            user = ctx.call(rpc("ram", "GetUser")(), UserName=name).get("User", {})
+            login = optional(lambda name=name: ctx.call(rpc("ram", "GetLoginProfile")(), UserName=name))
+            mfa = optional(lambda name=name: ctx.call(rpc("ram", "GetUserMFAInfo")(), UserName=name))
+            policies = listed(ctx.call(rpc("ram", "ListPoliciesForUser")(), UserName=name).get("Policies"), "Policy")
+            groups = listed(ctx.call(rpc("ram", "ListGroupsForUser")(), UserName=name).get("Groups"), "Group")
             console = login is not None
             login_profile = (login or {}).get("LoginProfile", {})
             properties = {
@@ -121,9 +110,11 @@ def is_admin_like(document: dict) -> bool:
 @classified
 def collect_policies(ctx: AlibabaContext, region: str) -> Iterator[ResourceRecord]:
     """Custom RAM policies with their default version's document and an admin-like (*/*) flag."""
-    for page in pages_by_marker(ctx, ListPoliciesRequest, "cn-hangzhou", ("Policies", "Policy"), PolicyType="Custom"):
+    for page in pages_by_marker(
+        ctx, rpc("ram", "ListPolicies"), "cn-hangzhou", ("Policies", "Policy"), PolicyType="Custom"
+    ):
         for summary in page:
-            body = ctx.call(GetPolicyRequest(), PolicyName=summary["PolicyName"], PolicyType="Custom")
+            body = ctx.call(rpc("ram", "GetPolicy")(), PolicyName=summary["PolicyName"], PolicyType="Custom")
             version = body.get("DefaultPolicyVersion") or {}
             text = version.get("PolicyDocument") or "{}"
             document: dict[str, Any] = json.loads(text) if isinstance(text, str) else text
@@ -170,8 +161,8 @@ def normalize_password_policy(policy: dict) -> dict:
 @classified
 def collect_account(ctx: AlibabaContext, region: str) -> Iterator[ResourceRecord]:
     """The account itself: the RAM password policy and security preferences."""
-    policy = ctx.call(GetPasswordPolicyRequest()).get("PasswordPolicy") or {}
-    preference = ctx.call(GetSecurityPreferenceRequest()).get("SecurityPreference") or {}
+    policy = ctx.call(rpc("ram", "GetPasswordPolicy")()).get("PasswordPolicy") or {}
+    preference = ctx.call(rpc("ram", "GetSecurityPreference")()).get("SecurityPreference") or {}
     yield ResourceRecord(
         resource_type="cloud_account",
         native_type="alibaba.ram.account",

@@ -4,15 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from aliyunsdkrds.request.v20140815.DescribeBackupPolicyRequest import DescribeBackupPolicyRequest
-from aliyunsdkrds.request.v20140815.DescribeDBInstanceIPArrayListRequest import DescribeDBInstanceIPArrayListRequest
-from aliyunsdkrds.request.v20140815.DescribeDBInstanceNetInfoRequest import DescribeDBInstanceNetInfoRequest
-from aliyunsdkrds.request.v20140815.DescribeDBInstancesRequest import DescribeDBInstancesRequest
-from aliyunsdkrds.request.v20140815.DescribeDBInstanceSSLRequest import DescribeDBInstanceSSLRequest
-from aliyunsdkrds.request.v20140815.DescribeDBInstanceTDERequest import DescribeDBInstanceTDERequest
-
 from harvesters.alibaba.common import classified, iso, listed, truthy
-from harvesters.alibaba.driver import AlibabaContext, optional, pages_by_number
+from harvesters.alibaba.driver import AlibabaContext, optional, pages_by_number, rpc
 from harvesters.base import ResourceRecord, resource_type
 
 # Entries RDS puts in every whitelist that allow no one from outside.
@@ -22,7 +15,7 @@ _MULTI_ZONE_CATEGORIES = {"highavailability", "alwayson", "finance", "cluster"}
 
 def whitelist(ctx: AlibabaContext, region: str, db_id: str) -> list[str]:
     """Every CIDR/IP of every whitelist group of the instance."""
-    body = ctx.call(DescribeDBInstanceIPArrayListRequest(), region, DBInstanceId=db_id)
+    body = ctx.call(rpc("rds", "DescribeDBInstanceIPArrayList")(), region, DBInstanceId=db_id)
     entries: list[str] = []
     for group in listed(body.get("Items"), "DBInstanceIPArray"):
         for entry in str(group.get("SecurityIPList") or "").split(","):
@@ -48,21 +41,27 @@ def whitelist(ctx: AlibabaContext, region: str, db_id: str) -> list[str]:
 @classified
 def collect_db_instances(ctx: AlibabaContext, region: str) -> Iterator[ResourceRecord]:
     """RDS instances with public endpoints, whitelist (0.0.0.0/0), TDE, SSL and backup retention."""
-    for page in pages_by_number(ctx, DescribeDBInstancesRequest, region, ("Items", "DBInstance"), page_size=100):
+    for page in pages_by_number(ctx, rpc("rds", "DescribeDBInstances"), region, ("Items", "DBInstance"), page_size=100):
         for db in page:
             db_id = db["DBInstanceId"]
             net = listed(
-                ctx.call(DescribeDBInstanceNetInfoRequest(), region, DBInstanceId=db_id).get("DBInstanceNetInfos"),
+                ctx.call(rpc("rds", "DescribeDBInstanceNetInfo")(), region, DBInstanceId=db_id).get(
+                    "DBInstanceNetInfos"
+                ),
                 "DBInstanceNetInfo",
             )
             public_endpoints = [
                 n.get("ConnectionString") for n in net if str(n.get("IPType", "")).lower() in ("public", "internet")
             ]
             networks = whitelist(ctx, region, db_id)
-            tde = optional(lambda db_id=db_id: ctx.call(DescribeDBInstanceTDERequest(), region, DBInstanceId=db_id), {})
-            ssl = optional(lambda db_id=db_id: ctx.call(DescribeDBInstanceSSLRequest(), region, DBInstanceId=db_id), {})
+            tde = optional(
+                lambda db_id=db_id: ctx.call(rpc("rds", "DescribeDBInstanceTDE")(), region, DBInstanceId=db_id), {}
+            )
+            ssl = optional(
+                lambda db_id=db_id: ctx.call(rpc("rds", "DescribeDBInstanceSSL")(), region, DBInstanceId=db_id), {}
+            )
             backup = optional(
-                lambda db_id=db_id: ctx.call(DescribeBackupPolicyRequest(), region, DBInstanceId=db_id), {}
+                lambda db_id=db_id: ctx.call(rpc("rds", "DescribeBackupPolicy")(), region, DBInstanceId=db_id), {}
             )
             ssl_enabled = truthy(ssl.get("SSLEnabled"))
             retention = backup.get("BackupRetentionPeriod")

@@ -4,14 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from aliyunsdkslb.request.v20140515.DescribeLoadBalancerAttributeRequest import DescribeLoadBalancerAttributeRequest
-from aliyunsdkslb.request.v20140515.DescribeLoadBalancerHTTPSListenerAttributeRequest import (
-    DescribeLoadBalancerHTTPSListenerAttributeRequest,
-)
-from aliyunsdkslb.request.v20140515.DescribeLoadBalancersRequest import DescribeLoadBalancersRequest
-
 from harvesters.alibaba.common import classified, iso, listed, tags_of
-from harvesters.alibaba.driver import AlibabaContext, pages_by_number
+from harvesters.alibaba.driver import AlibabaContext, pages_by_number, rpc
 from harvesters.base import ResourceRecord, resource_type
 
 
@@ -28,10 +22,10 @@ from harvesters.base import ResourceRecord, resource_type
 @classified
 def collect_load_balancers(ctx: AlibabaContext, region: str) -> Iterator[ResourceRecord]:
     """SLB instances with every listener, its protocol, TLS cipher policy and certificate."""
-    for page in pages_by_number(ctx, DescribeLoadBalancersRequest, region, ("LoadBalancers", "LoadBalancer")):
+    for page in pages_by_number(ctx, rpc("slb", "DescribeLoadBalancers"), region, ("LoadBalancers", "LoadBalancer")):
         for lb in page:
             lb_id = lb["LoadBalancerId"]
-            attribute = ctx.call(DescribeLoadBalancerAttributeRequest(), region, LoadBalancerId=lb_id)
+            attribute = ctx.call(rpc("slb", "DescribeLoadBalancerAttribute")(), region, LoadBalancerId=lb_id)
             listeners = []
             for item in listed(attribute.get("ListenerPortsAndProtocol"), "ListenerPortAndProtocol"):
                 protocol = str(item.get("ListenerProtocol", "")).lower()
@@ -43,7 +37,7 @@ def collect_load_balancers(ctx: AlibabaContext, region: str) -> Iterator[Resourc
                 }
                 if protocol == "https":
                     https = ctx.call(
-                        DescribeLoadBalancerHTTPSListenerAttributeRequest(),
+                        rpc("slb", "DescribeLoadBalancerHTTPSListenerAttribute")(),
                         region,
                         LoadBalancerId=lb_id,
                         ListenerPort=item.get("ListenerPort"),

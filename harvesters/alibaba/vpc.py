@@ -4,19 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from aliyunsdkvpc.request.v20160428.DescribeFlowLogsRequest import DescribeFlowLogsRequest
-from aliyunsdkvpc.request.v20160428.DescribeVpcsRequest import DescribeVpcsRequest
-from aliyunsdkvpc.request.v20160428.DescribeVSwitchesRequest import DescribeVSwitchesRequest
-
 from harvesters.alibaba.common import classified, iso, listed, tags_of, truthy
-from harvesters.alibaba.driver import AlibabaContext, pages_by_number
+from harvesters.alibaba.driver import AlibabaContext, pages_by_number, rpc
 from harvesters.base import ResourceRecord, resource_type
 
 
 def active_flow_logs(ctx: AlibabaContext, region: str) -> set[str]:
     """Ids of the VPCs, vSwitches and ENIs that have an active flow log in ``region``."""
     active = set()
-    for page in pages_by_number(ctx, DescribeFlowLogsRequest, region, ("FlowLogs", "FlowLog")):
+    for page in pages_by_number(ctx, rpc("vpc", "DescribeFlowLogs"), region, ("FlowLogs", "FlowLog")):
         for log in page:
             if str(log.get("Status", "")).lower() == "active":
                 active.add(log.get("ResourceId"))
@@ -34,7 +30,7 @@ def active_flow_logs(ctx: AlibabaContext, region: str) -> set[str]:
 def collect_vpcs(ctx: AlibabaContext, region: str) -> Iterator[ResourceRecord]:
     """VPCs with their CIDR blocks, default flag and whether a flow log is active on them."""
     flow_logs = active_flow_logs(ctx, region)
-    for page in pages_by_number(ctx, DescribeVpcsRequest, region, ("Vpcs", "Vpc")):
+    for page in pages_by_number(ctx, rpc("vpc", "DescribeVpcs"), region, ("Vpcs", "Vpc")):
         for vpc in page:
             cidrs = [vpc["CidrBlock"]] if vpc.get("CidrBlock") else []
             cidrs += listed(vpc.get("SecondaryCidrBlocks"), "SecondaryCidrBlock")
@@ -69,7 +65,7 @@ def collect_vpcs(ctx: AlibabaContext, region: str) -> Iterator[ResourceRecord]:
 def collect_vswitches(ctx: AlibabaContext, region: str) -> Iterator[ResourceRecord]:
     """vSwitches (subnets) with their VPC, CIDR block and flow logs (their own or their VPC's)."""
     flow_logs = active_flow_logs(ctx, region)
-    for page in pages_by_number(ctx, DescribeVSwitchesRequest, region, ("VSwitches", "VSwitch")):
+    for page in pages_by_number(ctx, rpc("vpc", "DescribeVSwitches"), region, ("VSwitches", "VSwitch")):
         for vswitch in page:
             yield ResourceRecord(
                 resource_type="subnet",
