@@ -156,3 +156,43 @@ def test_rpc_and_oss_calls_go_through_the_proxy_unless_no_proxy_matches(alibaba_
         assert proxy.seen == []
     finally:
         proxy.stop()
+
+
+def test_expiring_role_credentials_are_renewed_before_a_call(alibaba_fake):
+    import time
+
+    ctx = driver.connect("assume_role", fake_settings(alibaba_fake, role_arn=ROLE_ARN), GOOD_CREDENTIALS)
+    first_key = ctx.credentials.access_key_id
+    ctx.credentials.expires_at = time.time() + 60  # inside the five-minute margin
+
+    driver.list_regions(ctx)
+
+    assert ctx.credentials.access_key_id != first_key
+    assert alibaba_fake.calls[-1][2]["AccessKeyId"] == ctx.credentials.access_key_id
+    assert alibaba_fake.actions("sts").count("AssumeRole") == 2
+
+
+def test_fake_serves_new_style_calls_with_the_action_in_a_header(alibaba_fake):
+    import json
+    import urllib.request
+
+    def call(key_id: str) -> tuple[int, dict]:
+        request = urllib.request.Request(
+            alibaba_fake.url + "/?RegionId=cn-hangzhou",
+            method="POST",
+            headers={
+                "x-acs-action": "DescribeRegions",
+                "x-acs-version": "2014-05-26",
+                "Authorization": f"ACS3-HMAC-SHA256 Credential={key_id},SignedHeaders=host,Signature=abc",
+            },
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=5) as answer:
+                return answer.status, json.loads(answer.read())
+        except urllib.error.HTTPError as error:
+            return error.code, json.loads(error.read())
+
+    status, body = call(GOOD_KEY_ID)
+    assert status == 200 and body["RequestId"] and len(body["Regions"]["Region"]) == 2
+    status, body = call("LTAIunknown")
+    assert status == 404 and body["Code"] == "InvalidAccessKeyId.NotFound"

@@ -2,11 +2,13 @@
 
 It speaks the wire format the real SDKs use, so aliyun-python-sdk-core and oss2 run unchanged:
 
-- RPC: ``Action`` and ``Version`` in the query string (or a POST form), or the action in the
-  ``x-acs-action`` header for new-style calls; the HMAC-SHA1 ``Signature`` is checked against the
-  key's secret (an unknown AccessKeyId answers ``InvalidAccessKeyId.NotFound``, a wrong secret
-  ``SignatureDoesNotMatch``); answers are JSON with a ``RequestId``. The product is told apart by
-  ``Version``, as every product may sit behind the one endpoint of the fake.
+- RPC: ``Action`` and ``Version`` in the query string (or a POST form), or in the
+  ``x-acs-action`` / ``x-acs-version`` headers for new-style calls (signed ``ACS3-HMAC-SHA256``
+  in the Authorization header: there only the key and token are checked); the RPC HMAC-SHA1
+  ``Signature`` is checked against the key's secret (an unknown AccessKeyId answers
+  ``InvalidAccessKeyId.NotFound``, a wrong secret ``SignatureDoesNotMatch``); answers are JSON
+  with a ``RequestId``. The product is told apart by ``Version``, as every product may sit
+  behind the one endpoint of the fake.
 - OSS: path-style requests signed ``Authorization: OSS <key>:<signature>`` (only the key is
   checked), XML answers as oss2 parses them.
 
@@ -333,6 +335,16 @@ class AlibabaFake:
 
     # -- authentication --
 
+    def check_header_signature(self, authorization: str, headers: Any) -> dict[str, Any]:
+        """New-style calls (ACS3-HMAC-SHA256 in the Authorization header): the key and token are checked."""
+        credential = authorization.split("Credential=", 1)[-1].split(",", 1)[0].strip()
+        key = self.keys.get(credential)
+        if key is None:
+            raise FakeError(404, "InvalidAccessKeyId.NotFound", "Specified access key is not found.")
+        if key.get("token") and headers.get("x-acs-security-token") != key["token"]:
+            raise FakeError(400, "InvalidSecurityToken.MismatchWithAccessKey", "The security token does not match.")
+        return key
+
     def check_rpc_signature(self, method: str, params: dict[str, str]) -> dict[str, Any]:
         key_id = params.get("AccessKeyId", "")
         key = self.keys.get(key_id)
@@ -377,10 +389,14 @@ class AlibabaFake:
 
     # -- RPC dispatch --
 
-    def rpc(self, method: str, params: dict[str, str], action: str) -> dict:
+    def rpc(self, method: str, params: dict[str, str], action: str, headers: Any = None) -> dict:
         product = VERSIONS.get(params.get("Version", ""), "unknown")
         self.calls.append((product, action, dict(params)))
-        key = self.check_rpc_signature(method, params)
+        authorization = (headers or {}).get("Authorization", "") or ""
+        if authorization.startswith("ACS3-"):
+            key = self.check_header_signature(authorization, headers)
+        else:
+            key = self.check_rpc_signature(method, params)
         failure = self._take_failure(action)
         if failure:
             raise FakeError(failure[0], failure[1], "injected by the test")
@@ -807,7 +823,7 @@ class _Handler(BaseHTTPRequestHandler):
             params["Version"] = self.headers["x-acs-version"]
         request_id = str(uuid.uuid4()).upper()
         try:
-            answer = self.fake.rpc(self.command, params, action)
+            answer = self.fake.rpc(self.command, params, action, self.headers)
             self._send(200, json.dumps({"RequestId": request_id, **answer}), "application/json")
         except FakeError as exc:
             error = {"RequestId": request_id, "HostId": "fake", "Code": exc.code, "Message": exc.message}
