@@ -263,6 +263,7 @@ class AlibabaContext:
     sleep: Callable[[float], None] = time.sleep
     refresh: Callable[[], Credentials] | None = field(default=None, repr=False)
     _clients: dict[tuple, AcsClient] = field(default_factory=dict, repr=False)
+    _oss_session: Any = field(default=None, repr=False)  # one connection pool for every bucket
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     # -- RPC APIs (ECS, VPC, RAM, RDS, KMS, ActionTrail, SLB, STS) --
@@ -345,7 +346,11 @@ class AlibabaContext:
         self._refresh_if_expiring()
         endpoint = self.oss_endpoint(region)
         return oss2.Service(
-            self.credentials.oss_auth(), endpoint, connect_timeout=self.timeout, proxies=oss_proxies(endpoint)
+            self.credentials.oss_auth(),
+            endpoint,
+            session=self._shared_oss_session(),
+            connect_timeout=self.timeout,
+            proxies=oss_proxies(endpoint),
         )
 
     def oss_bucket(self, name: str, location: str) -> oss2.Bucket:
@@ -354,8 +359,21 @@ class AlibabaContext:
         self._refresh_if_expiring()
         endpoint = self.oss_endpoint(location)
         return oss2.Bucket(
-            self.credentials.oss_auth(), endpoint, name, connect_timeout=self.timeout, proxies=oss_proxies(endpoint)
+            self.credentials.oss_auth(),
+            endpoint,
+            name,
+            session=self._shared_oss_session(),
+            connect_timeout=self.timeout,
+            proxies=oss_proxies(endpoint),
         )
+
+    def _shared_oss_session(self) -> Any:
+        import oss2
+
+        with self._lock:
+            if self._oss_session is None:
+                self._oss_session = oss2.Session(pool_size=20)
+            return self._oss_session
 
     def oss(self, call: Callable[[], Any]) -> Any:
         """Run one oss2 call with the same backoff as the RPC calls."""
@@ -395,11 +413,19 @@ def _assume_role(base: AlibabaContext, role_arn: str, session_name: str, duratio
     return Credentials(creds["AccessKeyId"], creds["AccessKeySecret"], creds["SecurityToken"], expires)
 
 
+def _refusal(exc: BaseException, what: str, kind: type[HarvestError]) -> HarvestError:
+    """``kind`` for a real refusal, TransientError when the cloud could not answer."""
+    if is_transient(exc):
+        return TransientError(f"{what.replace('refused', 'did not answer for')}: {describe(exc)}")
+    return kind(f"{what}: {describe(exc)}")
+
+
 def connect(auth_type: str, auth_settings: dict, credentials: dict) -> AlibabaContext:
     """Authenticate, check the identity with STS and assume the RAM role if one is set.
 
     Raises InvalidCredentials (the keys are refused) or AssumeRoleFailed (the keys work, the
-    role does not) with a one-line reason.
+    role does not) with a one-line reason; throttling, 5xx or an unreachable endpoint raise a
+    TransientError instead, so that a network blip never marks the account's keys invalid.
     """
     key_id = credentials.get("access_key_id") or ""
     secret = credentials.get("access_key_secret") or ""
@@ -410,7 +436,7 @@ def connect(auth_type: str, auth_settings: dict, credentials: dict) -> AlibabaCo
     try:
         identity = _caller_identity(base)
     except Exception as exc:
-        raise InvalidCredentials(f"Alibaba Cloud refused the AccessKey: {describe(exc)}") from None
+        raise _refusal(exc, "Alibaba Cloud refused the AccessKey", InvalidCredentials) from None
     role_arn = auth_settings.get("role_arn")
     if auth_type != "assume_role" or not role_arn:
         base.account_id, base.arn = str(identity["AccountId"]), identity.get("Arn", "")
@@ -425,12 +451,12 @@ def connect(auth_type: str, auth_settings: dict, credentials: dict) -> AlibabaCo
     try:
         assumed = assume()
     except Exception as exc:
-        raise AssumeRoleFailed(f"cannot assume {role_arn}: {describe(exc)}") from None
+        raise _refusal(exc, f"cannot assume {role_arn}", AssumeRoleFailed) from None
     ctx = AlibabaContext(credentials=assumed, refresh=assume, **options)
     try:
         identity = _caller_identity(ctx)
     except Exception as exc:
-        raise AssumeRoleFailed(f"assumed {role_arn} but its credentials fail: {describe(exc)}") from None
+        raise _refusal(exc, f"assumed {role_arn} but its credentials fail", AssumeRoleFailed) from None
     ctx.account_id, ctx.arn = str(identity["AccountId"]), identity.get("Arn", "")
     return ctx
 

@@ -196,3 +196,18 @@ def test_fake_serves_new_style_calls_with_the_action_in_a_header(alibaba_fake):
     assert status == 200 and body["RequestId"] and len(body["Regions"]["Region"]) == 2
     status, body = call("LTAIunknown")
     assert status == 404 and body["Code"] == "InvalidAccessKeyId.NotFound"
+
+
+def test_an_unanswering_sts_is_transient_not_invalid_credentials(alibaba_fake):
+    alibaba_fake.fail("GetCallerIdentity", status=503, times=100)
+
+    with pytest.raises(TransientError, match="did not answer"):
+        driver.connect("access_key", fake_settings(alibaba_fake), GOOD_CREDENTIALS)
+
+
+def test_an_unreachable_endpoint_is_transient(no_proxy_env):
+    from tests.processes import free_port
+
+    settings = {"endpoint_url": f"http://127.0.0.1:{free_port()}", "retry_base_delay": 0.001, "attempts": 2}
+    with pytest.raises(TransientError):
+        driver.connect("access_key", settings, GOOD_CREDENTIALS)
