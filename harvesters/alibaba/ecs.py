@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from typing import Any
 
 from harvesters.alibaba.common import classified, iso, listed, tags_of, truthy
 from harvesters.alibaba.driver import AlibabaContext, list_regions, pages_by_number, pages_by_token, rpc
@@ -154,7 +155,8 @@ def collect_security_groups(ctx: AlibabaContext, region: str) -> Iterator[Resour
     """ECS security groups with every ingress and egress rule, normalized like AWS security groups."""
     pages = pages_by_number(ctx, rpc("ecs", "DescribeSecurityGroups"), region, ("SecurityGroups", "SecurityGroup"))
     for page in pages:
-        for group in page:
+
+        def build(group: Any) -> ResourceRecord:
             detail = ctx.call(
                 rpc("ecs", "DescribeSecurityGroupAttribute")(),
                 region,
@@ -174,7 +176,7 @@ def collect_security_groups(ctx: AlibabaContext, region: str) -> Iterator[Resour
                 "group_type": group.get("SecurityGroupType"),
                 "inner_access_policy": detail.get("InnerAccessPolicy"),
             }
-            yield ResourceRecord(
+            return ResourceRecord(
                 resource_type="security_group",
                 native_type="alibaba.ecs.security_group",
                 region=region,
@@ -184,6 +186,8 @@ def collect_security_groups(ctx: AlibabaContext, region: str) -> Iterator[Resour
                 raw={**group, "Permissions": permissions},
                 tags=tags_of(group),
             )
+
+        yield from ctx.map(build, page)
 
 
 @resource_type(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 from harvesters.alibaba.common import classified, iso
 from harvesters.alibaba.driver import AlibabaContext, pages_by_number, rpc
@@ -37,7 +38,8 @@ def rotation_days(interval: str | None) -> int | None:
 def collect_keys(ctx: AlibabaContext, region: str) -> Iterator[ResourceRecord]:
     """KMS keys with their state, automatic rotation and interval, and whether the customer manages them."""
     for page in pages_by_number(ctx, rpc("kms", "ListKeys"), region, ("Keys", "Key"), page_size=100):
-        for key in page:
+
+        def build(key: Any) -> ResourceRecord:
             meta = ctx.call(rpc("kms", "DescribeKey")(), region, KeyId=key["KeyId"]).get("KeyMetadata") or {}
             rotation = str(meta.get("AutomaticRotation", "Disabled")).lower() == "enabled"
             creator = str(meta.get("Creator") or "")
@@ -55,7 +57,7 @@ def collect_keys(ctx: AlibabaContext, region: str) -> Iterator[ResourceRecord]:
                 "deletion_date": iso(meta.get("DeleteDate")),
                 "created_at": iso(meta.get("CreationDate")),
             }
-            yield ResourceRecord(
+            return ResourceRecord(
                 resource_type="encryption_key",
                 native_type="alibaba.kms.key",
                 region=region,
@@ -64,3 +66,5 @@ def collect_keys(ctx: AlibabaContext, region: str) -> Iterator[ResourceRecord]:
                 properties=properties,
                 raw=meta,
             )
+
+        yield from ctx.map(build, page)

@@ -107,9 +107,10 @@ def collect_buckets(ctx: AlibabaContext, region: str) -> Iterator[ResourceRecord
     marker = ""
     while True:
         result = ctx.oss(lambda marker=marker: service.list_buckets(marker=marker, max_keys=100))
-        for info in result.buckets:
+
+        def build(info: Any) -> ResourceRecord:
             properties, raw = bucket_properties(ctx, info)
-            yield ResourceRecord(
+            return ResourceRecord(
                 resource_type="storage_container",
                 native_type="alibaba.oss.bucket",
                 region=GLOBAL,
@@ -118,6 +119,8 @@ def collect_buckets(ctx: AlibabaContext, region: str) -> Iterator[ResourceRecord
                 properties=properties,
                 raw=raw,
             )
+
+        yield from ctx.map(build, result.buckets)
         if not result.is_truncated or not result.next_marker:
             return
         marker = result.next_marker

@@ -49,7 +49,8 @@ def _access_keys(ctx: AlibabaContext, user_name: str) -> list[dict]:
 def collect_users(ctx: AlibabaContext, region: str) -> Iterator[ResourceRecord]:
     """RAM users with console login, MFA device, access keys (and their last use), policies and groups."""
     for page in pages_by_marker(ctx, rpc("ram", "ListUsers"), "cn-hangzhou", ("Users", "User")):
-        for summary in page:
+
+        def build(summary: Any) -> ResourceRecord:
             name = summary["UserName"]
             user = ctx.call(rpc("ram", "GetUser")(), UserName=name).get("User", {})
             login = optional(lambda name=name: ctx.call(rpc("ram", "GetLoginProfile")(), UserName=name))
@@ -70,7 +71,7 @@ def collect_users(ctx: AlibabaContext, region: str) -> Iterator[ResourceRecord]:
                 "mfa_bind_required": login_profile.get("MFABindRequired"),
                 "created_at": iso(user.get("CreateDate") or summary.get("CreateDate")),
             }
-            yield ResourceRecord(
+            return ResourceRecord(
                 resource_type="service_user",
                 native_type="alibaba.ram.user",
                 region=GLOBAL,
@@ -79,6 +80,8 @@ def collect_users(ctx: AlibabaContext, region: str) -> Iterator[ResourceRecord]:
                 properties=properties,
                 raw={"user": user, "login_profile": login_profile or None, "mfa": (mfa or {}).get("MFADevice")},
             )
+
+        yield from ctx.map(build, page)
 
 
 def _statements(document: dict) -> list[dict]:
@@ -113,12 +116,13 @@ def collect_policies(ctx: AlibabaContext, region: str) -> Iterator[ResourceRecor
     for page in pages_by_marker(
         ctx, rpc("ram", "ListPolicies"), "cn-hangzhou", ("Policies", "Policy"), PolicyType="Custom"
     ):
-        for summary in page:
+
+        def build(summary: Any) -> ResourceRecord:
             body = ctx.call(rpc("ram", "GetPolicy")(), PolicyName=summary["PolicyName"], PolicyType="Custom")
             version = body.get("DefaultPolicyVersion") or {}
             text = version.get("PolicyDocument") or "{}"
             document: dict[str, Any] = json.loads(text) if isinstance(text, str) else text
-            yield ResourceRecord(
+            return ResourceRecord(
                 resource_type="service_policy",
                 native_type="alibaba.ram.policy",
                 region=GLOBAL,
@@ -134,6 +138,8 @@ def collect_policies(ctx: AlibabaContext, region: str) -> Iterator[ResourceRecor
                 },
                 raw={**summary, "DefaultPolicyVersion": version},
             )
+
+        yield from ctx.map(build, page)
 
 
 def normalize_password_policy(policy: dict) -> dict:

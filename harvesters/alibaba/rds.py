@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 from harvesters.alibaba.common import classified, iso, listed, truthy
 from harvesters.alibaba.driver import AlibabaContext, optional, pages_by_number, rpc
@@ -42,7 +43,8 @@ def whitelist(ctx: AlibabaContext, region: str, db_id: str) -> list[str]:
 def collect_db_instances(ctx: AlibabaContext, region: str) -> Iterator[ResourceRecord]:
     """RDS instances with public endpoints, whitelist (0.0.0.0/0), TDE, SSL and backup retention."""
     for page in pages_by_number(ctx, rpc("rds", "DescribeDBInstances"), region, ("Items", "DBInstance"), page_size=100):
-        for db in page:
+
+        def build(db: Any) -> ResourceRecord:
             db_id = db["DBInstanceId"]
             net = listed(
                 ctx.call(rpc("rds", "DescribeDBInstanceNetInfo")(), region, DBInstanceId=db_id).get(
@@ -83,7 +85,7 @@ def collect_db_instances(ctx: AlibabaContext, region: str) -> Iterator[ResourceR
                 "status": db.get("DBInstanceStatus"),
                 "created_at": iso(db.get("CreateTime")),
             }
-            yield ResourceRecord(
+            return ResourceRecord(
                 resource_type="database_instance",
                 native_type="alibaba.rds.instance",
                 region=region,
@@ -92,3 +94,5 @@ def collect_db_instances(ctx: AlibabaContext, region: str) -> Iterator[ResourceR
                 properties=properties,
                 raw={**db, "NetInfo": net, "TDE": tde, "SSL": ssl, "BackupPolicy": backup},
             )
+
+        yield from ctx.map(build, page)

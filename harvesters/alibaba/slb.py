@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 from harvesters.alibaba.common import classified, iso, listed, tags_of
 from harvesters.alibaba.driver import AlibabaContext, pages_by_number, rpc
@@ -23,7 +24,8 @@ from harvesters.base import ResourceRecord, resource_type
 def collect_load_balancers(ctx: AlibabaContext, region: str) -> Iterator[ResourceRecord]:
     """SLB instances with every listener, its protocol, TLS cipher policy and certificate."""
     for page in pages_by_number(ctx, rpc("slb", "DescribeLoadBalancers"), region, ("LoadBalancers", "LoadBalancer")):
-        for lb in page:
+
+        def build(lb: Any) -> ResourceRecord:
             lb_id = lb["LoadBalancerId"]
             attribute = ctx.call(rpc("slb", "DescribeLoadBalancerAttribute")(), region, LoadBalancerId=lb_id)
             listeners = []
@@ -58,7 +60,7 @@ def collect_load_balancers(ctx: AlibabaContext, region: str) -> Iterator[Resourc
                 "status": lb.get("LoadBalancerStatus"),
                 "created_at": iso(lb.get("CreateTime")),
             }
-            yield ResourceRecord(
+            return ResourceRecord(
                 resource_type="load_balancer",
                 native_type="alibaba.slb.load_balancer",
                 region=region,
@@ -68,3 +70,5 @@ def collect_load_balancers(ctx: AlibabaContext, region: str) -> Iterator[Resourc
                 raw={**lb, "Attribute": attribute},
                 tags=tags_of(lb),
             )
+
+        yield from ctx.map(build, page)

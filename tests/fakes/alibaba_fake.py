@@ -14,7 +14,8 @@ It speaks the wire format the real SDKs use, so aliyun-python-sdk-core and oss2 
 
 Paging follows each API: PageNumber/PageSize/TotalCount (ECS, VPC, RDS, KMS, SLB), NextToken/
 MaxResults (ECS DescribeDisks), Marker/MaxItems/IsTruncated (RAM, OSS ListBuckets).
-``fake.max_page_size`` caps every page so that small estates still span several pages.
+``fake.max_page_size`` caps every page so that small estates still span several pages;
+``fake.latency`` delays every answer like a real network round trip.
 
 ``fake.state`` is plain Python data in the cloud's own record shapes; a test mutates it between
 harvests. ``fake.fail(action, status, times, code)`` injects errors; ``fake.calls`` records
@@ -29,6 +30,7 @@ import hashlib
 import hmac
 import json
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -284,6 +286,7 @@ class AlibabaFake:
         }
         self.roles = {ROLE_ARN}
         self.max_page_size = 100
+        self.latency = 0.0  # seconds added to every answer, to stand in for a real network round trip
         self.calls: list[tuple[str, str, dict[str, str]]] = []
         self._failures: dict[str, list[tuple[int, str]]] = {}
         self._lock = threading.Lock()
@@ -406,8 +409,9 @@ class AlibabaFake:
         return handler(params, key)
 
     def _regional(self, kind: str, params: dict) -> list[dict]:
+        """The state's records of the request's region, not copied: handlers build new dicts to change one."""
         region = params.get("RegionId")
-        return [copy.deepcopy(r) for r in self.state[kind] if r.get("RegionId") == region]
+        return [r for r in self.state[kind] if r.get("RegionId") == region]
 
     # STS
     def _sts_GetCallerIdentity(self, params: dict, key: dict) -> dict:  # noqa: N802
@@ -463,16 +467,14 @@ class AlibabaFake:
         }
 
     def _ecs_DescribeSecurityGroups(self, params: dict, key: dict) -> dict:  # noqa: N802
-        groups = self._regional("security_groups", params)
-        for group in groups:
-            group.pop("Permissions", None)
+        groups = [{k: v for k, v in g.items() if k != "Permissions"} for g in self._regional("security_groups", params)]
         return self.page_by_number(groups, params, "SecurityGroups", "SecurityGroup")
 
     def _ecs_DescribeSecurityGroupAttribute(self, params: dict, key: dict) -> dict:  # noqa: N802
         for group in self._regional("security_groups", params):
             if group["SecurityGroupId"] == params.get("SecurityGroupId"):
-                permissions = group.pop("Permissions", [])
-                return {**group, **_list("Permissions", "Permission", permissions)}
+                attribute = {k: v for k, v in group.items() if k != "Permissions"}
+                return {**attribute, **_list("Permissions", "Permission", group.get("Permissions", []))}
         raise FakeError(404, "InvalidSecurityGroupId.NotFound", "The security group does not exist.")
 
     def _ecs_DescribeDisks(self, params: dict, key: dict) -> dict:  # noqa: N802
@@ -636,8 +638,9 @@ class AlibabaFake:
     def _kms_DescribeKey(self, params: dict, key: dict) -> dict:  # noqa: N802
         for k in self._regional("kms_keys", params):
             if k["KeyId"] == params.get("KeyId"):
-                k["Arn"] = f"acs:kms:{k.pop('RegionId')}:{ACCOUNT_ID}:key/{k['KeyId']}"
-                return {"KeyMetadata": k}
+                metadata = {name: value for name, value in k.items() if name != "RegionId"}
+                metadata["Arn"] = f"acs:kms:{k['RegionId']}:{ACCOUNT_ID}:key/{k['KeyId']}"
+                return {"KeyMetadata": metadata}
         raise FakeError(404, "Forbidden.KeyNotFound", "The key does not exist.")
 
     # ActionTrail
@@ -808,6 +811,8 @@ class _Handler(BaseHTTPRequestHandler):
         self._handle()
 
     def _handle(self) -> None:
+        if self.fake.latency:
+            time.sleep(self.fake.latency)
         parts = urlsplit(self.path)
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length).decode() if length else ""
