@@ -283,3 +283,21 @@ def test_paged_listings_return_every_item(alibaba_ctx, alibaba_fake, native_type
     pages = [params for _, name, params in alibaba_fake.calls if name == action]
     assert len(pages) >= len(everything)
     assert all(params.get(paging_key) for params in pages[1:])
+
+
+def test_a_failing_detail_call_fails_the_whole_listing(alibaba_ctx, alibaba_fake):
+    from harvesters.base import TransientError
+
+    alibaba_fake.fail("GetBucketAcl", status=503, times=100)
+
+    with pytest.raises(TransientError):
+        harvest(alibaba_ctx, "alibaba.oss.bucket")
+
+
+def test_a_missing_permission_is_reported_as_permission_denied(alibaba_ctx, alibaba_fake):
+    from harvesters.base import PermissionDenied
+
+    alibaba_fake.fail("GetUserMFAInfo", status=403, times=100, code="NoPermission")
+
+    with pytest.raises(PermissionDenied, match="NoPermission"):
+        harvest(alibaba_ctx, "alibaba.ram.user")
