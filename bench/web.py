@@ -147,10 +147,10 @@ def raw(sql: str, params: list):  # noqa: ANN001, ANN201
     return call
 
 
+# The least a page needs: the page's rows in name order (cloud names are a handful of rows).
 LIST_SQL = (
-    "SELECT r.id, r.name, r.resource_type, r.region, c.name, r.last_seen FROM inventory_resource r "
-    "JOIN inventory_cloudaccount c ON c.id = r.cloud_id WHERE r.deleted_at IS NULL {where} "
-    "ORDER BY r.name LIMIT 51 OFFSET {offset}"
+    "SELECT r.id, r.cloud_id, r.name, r.native_id, r.resource_type, r.native_type, r.region, r.last_seen "
+    "FROM inventory_resource r WHERE r.deleted_at IS NULL {where} ORDER BY r.name LIMIT 51 OFFSET {offset}"
 )
 
 

@@ -255,7 +255,6 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 100,
 }
-DJANGO_TABLES2_TEMPLATE = "web/table.html"
 SPECTACULAR_SETTINGS = {"TITLE": "InsightCloud API", "VERSION": VERSION}
 
 LOGGING = {

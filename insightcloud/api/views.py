@@ -16,6 +16,7 @@ from insightcloud.accounts.permissions import clouds_visible_to, resources_visib
 from insightcloud.api import serializers as s
 from insightcloud.inventory import operations
 from insightcloud.inventory.filtersets import ResourceFilterSet
+from insightcloud.inventory.models import cloud_names
 from scheduler.models import Job
 
 
@@ -58,7 +59,11 @@ class ResourceViewSet(viewsets.ReadOnlyModelViewSet):
     pagination_class = ResourceCursor
 
     def get_queryset(self):  # noqa: ANN201
-        return resources_visible_to(self.request.user).select_related("cloud")
+        queryset = resources_visible_to(self.request.user)
+        if self.action == "list":
+            # The list never shows the raw record; clouds come in one query per page, not a join.
+            return queryset.defer("raw").prefetch_related(cloud_names())
+        return queryset.select_related("cloud")
 
     def get_serializer_class(self):  # noqa: ANN201
         return s.ResourceDetailSerializer if self.action == "retrieve" else s.ResourceSerializer

@@ -37,7 +37,8 @@ class ResourceFilterSet(django_filters.FilterSet):
     def search(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         # Prefix search on two indexed columns stays fast over a million rows (a "contains"
         # search would scan them all); ARNs and ids are matched from their start.
-        return queryset.filter(Q(name__startswith=value) | Q(native_id__startswith=value))
+        # istartswith, not startswith: MySQL's case-sensitive LIKE BINARY cannot use the index.
+        return queryset.filter(Q(name__istartswith=value) | Q(native_id__istartswith=value))
 
     def filter_tag(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         key, sep, tag_value = value.partition("=")

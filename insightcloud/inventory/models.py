@@ -83,6 +83,11 @@ class CloudAccount(models.Model):
         return f"<CloudAccount {self.pk} {self.provider}:{self.account_id} {self.name!r}>"
 
 
+def cloud_names() -> models.Prefetch:
+    """Prefetch of the few cloud columns a resource list shows (never the encrypted credentials)."""
+    return models.Prefetch("cloud", queryset=CloudAccount.objects.only("id", "name", "account_id", "provider"))
+
+
 class Resource(models.Model):
     """One harvested cloud resource; ``properties`` are normalized (harvesters/normalized.py)."""
 
@@ -110,11 +115,12 @@ class Resource(models.Model):
             )
         ]
         indexes = [
-            # Inventory page: live resources of a type, of a cloud, in a region, by name.
-            models.Index(fields=["deleted_at", "resource_type", "region"], name="res_live_type_region"),
+            # Inventory page: live resources (of a type, in a region) already in name order, so a
+            # page is an index range scan rather than a sort of every match.
+            models.Index(fields=["deleted_at", "name"], name="res_live_name"),
+            models.Index(fields=["deleted_at", "resource_type", "region", "name"], name="res_live_type_region"),
             models.Index(fields=["cloud", "deleted_at", "resource_type"], name="res_cloud_live_type"),
             models.Index(fields=["native_type"], name="res_native_type"),
-            models.Index(fields=["name"], name="res_name"),
             models.Index(fields=["native_id"], name="res_native_id"),
             # Incremental evaluation: what changed since the last run.
             models.Index(fields=["cloud", "updated_at"], name="res_cloud_updated"),

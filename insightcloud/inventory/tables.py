@@ -10,7 +10,8 @@ DEFAULT_COLUMNS = ("name", "resource_type", "region", "cloud", "last_seen")
 
 
 class ResourceTable(tables.Table):
-    name = tables.Column(linkify=lambda record: f"/resources/{record.pk}", empty_values=(), order_by=("name",))
+    # Cells are rendered by the inventory_cell template tag (fast); these define headers and sorting.
+    name = tables.Column(empty_values=(), order_by=("name",))
     resource_type = tables.Column(verbose_name="Type")
     native_type = tables.Column(verbose_name="Native type")
     region = tables.Column()
@@ -24,11 +25,7 @@ class ResourceTable(tables.Table):
         model = Resource
         fields = ("name", "resource_type", "native_type", "region", "cloud", "account_id", "native_id")
         sequence = ("name", "resource_type", "native_type", "region", "cloud", "account_id", "native_id")
-        attrs = {"class": "table", "id": "inventory-table"}
         order_by = ("name",)
-
-    def render_name(self, record: Resource) -> str:
-        return record.name or record.native_id
 
     @classmethod
     def optional_columns(cls) -> list[str]:

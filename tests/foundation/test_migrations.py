@@ -63,10 +63,11 @@ def test_the_inventory_lookup_indexes_exist(db):
         constraints = connection.introspection.get_constraints(cursor, Resource._meta.db_table)
     indexed = {tuple(c["columns"]) for c in constraints.values() if c["index"] or c["unique"]}
     assert ("cloud_id", "native_type", "region", "native_id") in indexed
-    assert ("deleted_at", "resource_type", "region") in indexed
+    assert ("deleted_at", "resource_type", "region", "name") in indexed
+    assert ("deleted_at", "name") in indexed
     assert ("cloud_id", "deleted_at", "resource_type") in indexed
     assert ("native_type",) in indexed
-    assert ("name",) in indexed
+    assert ("native_id",) in indexed
     assert ("cloud_id", "updated_at") in indexed
 
 
