@@ -37,7 +37,7 @@ RULE_PROPERTIES = {
 TYPES: dict[str, NormalizedType] = {}
 
 
-def _define(name: str, description: str, **properties: str) -> None:
+def _define(name: str, description: str, /, **properties: str) -> None:
     TYPES[name] = NormalizedType(name, description, properties)
 
 
