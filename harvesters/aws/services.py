@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib
 from types import ModuleType
 
-MODULES = ("s3",)
+MODULES = ("s3", "iam")
 
 
 def load() -> list[ModuleType]:
