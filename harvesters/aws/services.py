@@ -9,7 +9,24 @@ from __future__ import annotations
 import importlib
 from types import ModuleType
 
-MODULES = ("s3", "iam")
+MODULES = (
+    "s3",
+    "iam",
+    "kms",
+    "rds",
+    "lambda_",
+    "sqs",
+    "sns",
+    "cloudtrail",
+    "elb",
+    "acm",
+    "route53",
+    "dynamodb",
+    "eks",
+    "secretsmanager",
+    "logs",
+    "ecr",
+)
 
 
 def load() -> list[ModuleType]:

@@ -1,0 +1,55 @@
+"""Route 53 hosted zones (a global service)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from harvesters.aws.session import DEFAULT_REGION, AwsContext
+from harvesters.aws.support import UNAVAILABLE, json_safe, known, optional, tags_from_list
+from harvesters.base import GLOBAL, ResourceRecord, resource_type
+
+
+@resource_type(
+    "aws.route53.hosted_zone",
+    resource_type="dns_zone",
+    service="route53",
+    scope="global",
+    interval_minutes=60,
+    permissions=("route53:ListHostedZones", "route53:ListTagsForResource", "route53:ListQueryLoggingConfigs"),
+)
+def collect_hosted_zones(ctx: AwsContext, region: str = GLOBAL) -> Iterator[ResourceRecord]:
+    """Route 53 hosted zones: public or private, record count, query logging."""
+    route53 = ctx.client("route53", DEFAULT_REGION)
+    for page in route53.get_paginator("list_hosted_zones").paginate():
+        for zone in page.get("HostedZones", []):
+            zone_id = zone["Id"].rsplit("/", 1)[-1]
+            tags = optional(
+                lambda zone_id=zone_id: route53.list_tags_for_resource(ResourceType="hostedzone", ResourceId=zone_id),
+                what="ListTagsForResource",
+            )
+            logging_configs = optional(
+                lambda zone_id=zone_id: route53.list_query_logging_configs(HostedZoneId=zone_id),
+                what="ListQueryLoggingConfigs",
+            )
+            private = bool((zone.get("Config") or {}).get("PrivateZone"))
+            properties = {
+                "private": private,
+                "record_count": zone.get("ResourceRecordSetCount"),
+                # AWS specifics
+                "zone_id": zone_id,
+                "domain": zone.get("Name", "").rstrip("."),
+                "comment": (zone.get("Config") or {}).get("Comment") or None,
+                "query_logging_enabled": None
+                if logging_configs is UNAVAILABLE
+                else bool((logging_configs or {}).get("QueryLoggingConfigs")),
+            }
+            yield ResourceRecord(
+                resource_type="dns_zone",
+                native_type="aws.route53.hosted_zone",
+                region=GLOBAL,
+                native_id=f"arn:{ctx.partition}:route53:::hostedzone/{zone_id}",
+                name=zone.get("Name", zone_id).rstrip("."),
+                properties=properties,
+                raw=json_safe(zone),
+                tags=tags_from_list((known(tags) or {}).get("ResourceTagSet", {}).get("Tags")),
+            )
