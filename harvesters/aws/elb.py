@@ -62,7 +62,8 @@ def collect_v2_load_balancers(ctx: AwsContext, region: str) -> Iterator[Resource
                 {
                     "protocol": listener.get("Protocol"),
                     "port": listener.get("Port"),
-                    "tls_policy": listener.get("SslPolicy"),
+                    # only TLS listeners have a policy (moto gives plain HTTP ones a default too)
+                    "tls_policy": listener.get("SslPolicy") if listener.get("Protocol") in _SECURE else None,
                     "certificate": next(iter(listener.get("Certificates") or []), {}).get("CertificateArn"),
                     "redirects_to_https": _redirects_to_https(listener),
                 }

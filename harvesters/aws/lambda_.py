@@ -7,6 +7,7 @@ the inventory is no place for them (their names are kept).
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 from harvesters.aws.session import AwsContext
 from harvesters.aws.support import UNAVAILABLE, iso, json_safe, known, optional, parse_policy, public_statements
@@ -19,6 +20,29 @@ def _without_secrets(function: dict) -> dict:
     if isinstance(environment, dict) and isinstance(environment.get("Variables"), dict):
         environment["VariableNames"] = sorted(environment.pop("Variables"))
     return raw
+
+
+def function_urls(client: Any, name: str) -> list[dict] | object:
+    """The function's URL configurations (the function's own and its aliases'), UNAVAILABLE when unknown.
+
+    ListFunctionUrlConfigs covers aliases; where an endpoint lacks it (moto), GetFunctionUrlConfig
+    still answers for the function itself.
+    """
+    listed = optional(
+        lambda: client.list_function_url_configs(FunctionName=name),
+        absent=("ResourceNotFoundException",),
+        what="ListFunctionUrlConfigs",
+    )
+    if listed is not UNAVAILABLE:
+        return (listed or {}).get("FunctionUrlConfigs", [])
+    single = optional(
+        lambda: client.get_function_url_config(FunctionName=name),
+        absent=("ResourceNotFoundException",),
+        what="GetFunctionUrlConfig",
+    )
+    if single is UNAVAILABLE:
+        return UNAVAILABLE
+    return [single] if single else []
 
 
 @resource_type(
@@ -41,15 +65,13 @@ def collect_functions(ctx: AwsContext, region: str) -> Iterator[ResourceRecord]:
                 absent=("ResourceNotFoundException",),
                 what="GetPolicy",
             )
-            urls = optional(
-                lambda name=name: client.list_function_url_configs(FunctionName=name),
-                absent=("ResourceNotFoundException",),
-                what="ListFunctionUrlConfigs",
-            )
+            urls = function_urls(client, name)
             tags = optional(lambda arn=arn: client.list_tags(Resource=arn), what="ListTags")
             policy = parse_policy((known(policy_response) or {}).get("Policy"))
-            url_configs = (known(urls) or {}).get("FunctionUrlConfigs", [])
-            url_auth = url_configs[0].get("AuthType") if url_configs else None
+            url_configs = known(urls) or []
+            # The weakest URL decides: one open URL makes the function callable by anyone.
+            auth_types = {config.get("AuthType") for config in url_configs}
+            url_auth = "NONE" if "NONE" in auth_types else (sorted(auth_types)[0] if auth_types else None)
             reasons = public_statements(policy)
             if url_auth == "NONE":
                 reasons.append("function URL requires no authentication")
@@ -62,6 +84,7 @@ def collect_functions(ctx: AwsContext, region: str) -> Iterator[ResourceRecord]:
                 # AWS specifics
                 "public_reasons": reasons,
                 "policy_available": policy_response is not UNAVAILABLE,
+                "url_configs_available": urls is not UNAVAILABLE,
                 "url": url_configs[0].get("FunctionUrl") if url_configs else None,
                 "package_type": function.get("PackageType"),
                 "handler": function.get("Handler"),
