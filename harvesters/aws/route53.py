@@ -3,10 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 from harvesters.aws.session import DEFAULT_REGION, AwsContext
 from harvesters.aws.support import UNAVAILABLE, json_safe, known, optional, tags_from_list
 from harvesters.base import GLOBAL, ResourceRecord, resource_type
+
+
+def _query_logged_zones(route53: Any) -> set[str]:
+    """Ids of the zones with DNS query logging: one listing for all zones rather than one call per zone."""
+    zones: set[str] = set()
+    for page in route53.get_paginator("list_query_logging_configs").paginate():
+        zones.update(config["HostedZoneId"].rsplit("/", 1)[-1] for config in page.get("QueryLoggingConfigs", []))
+    return zones
 
 
 @resource_type(
@@ -20,16 +29,13 @@ from harvesters.base import GLOBAL, ResourceRecord, resource_type
 def collect_hosted_zones(ctx: AwsContext, region: str = GLOBAL) -> Iterator[ResourceRecord]:
     """Route 53 hosted zones: public or private, record count, query logging."""
     route53 = ctx.client("route53", DEFAULT_REGION)
+    logged_zones = optional(lambda: _query_logged_zones(route53), what="ListQueryLoggingConfigs")
     for page in route53.get_paginator("list_hosted_zones").paginate():
         for zone in page.get("HostedZones", []):
             zone_id = zone["Id"].rsplit("/", 1)[-1]
             tags = optional(
                 lambda zone_id=zone_id: route53.list_tags_for_resource(ResourceType="hostedzone", ResourceId=zone_id),
                 what="ListTagsForResource",
-            )
-            logging_configs = optional(
-                lambda zone_id=zone_id: route53.list_query_logging_configs(HostedZoneId=zone_id),
-                what="ListQueryLoggingConfigs",
             )
             private = bool((zone.get("Config") or {}).get("PrivateZone"))
             properties = {
@@ -39,9 +45,7 @@ def collect_hosted_zones(ctx: AwsContext, region: str = GLOBAL) -> Iterator[Reso
                 "zone_id": zone_id,
                 "domain": zone.get("Name", "").rstrip("."),
                 "comment": (zone.get("Config") or {}).get("Comment") or None,
-                "query_logging_enabled": None
-                if logging_configs is UNAVAILABLE
-                else bool((logging_configs or {}).get("QueryLoggingConfigs")),
+                "query_logging_enabled": None if logged_zones is UNAVAILABLE else zone_id in logged_zones,
             }
             yield ResourceRecord(
                 resource_type="dns_zone",

@@ -144,6 +144,10 @@ def public_statements(policy: dict | None) -> list[str]:
     return reasons
 
 
+#: Answers of endpoints that lack an API (AWS-compatible clouds, emulators): the sub-call is unavailable.
+_NOT_IMPLEMENTED_CODES = {"NotImplemented", "NotImplementedError", "InvalidAction", "UnknownOperationException"}
+
+
 def optional(
     call: Callable[[], T],
     *,
@@ -156,10 +160,13 @@ def optional(
     try:
         return call()
     except botocore.exceptions.ClientError as exc:
-        if is_transient(exc):
-            raise
         code = error_code(exc)
         status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+        if code in _NOT_IMPLEMENTED_CODES or status == 501:  # a 5xx, but retrying will not help
+            logger.info("%s not implemented by this endpoint: %s", what or "sub-call", code or status)
+            return UNAVAILABLE
+        if is_transient(exc):
+            raise
         if code in set(absent) or (not code and status in set(status_absent)):
             return None
         logger.info("%s unavailable: %s %s", what or "sub-call", code, status)

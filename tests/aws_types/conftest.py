@@ -5,8 +5,10 @@ These tests call collectors directly and never touch the database, so they stay 
 
 from __future__ import annotations
 
+import io
 import logging
 import urllib.request
+import zipfile
 
 import pytest
 
@@ -49,3 +51,38 @@ def aws(moto_url, monkeypatch):
 def collect(collector, ctx, region=REGION) -> dict:
     """Run a collector and index its records by name."""
     return {record.name: record for record in collector(ctx, region)}
+
+
+LAMBDA_TRUST = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}],
+}
+
+
+def zipped_handler() -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("handler.py", "def handler(event, context):\n    return 'ok'\n")
+    return buffer.getvalue()
+
+
+def make_function(aws, name: str, role: str, **extra) -> str:
+    return aws.client("lambda", REGION).create_function(
+        FunctionName=name,
+        Runtime="python3.12",
+        Role=role,
+        Handler="handler.handler",
+        Code={"ZipFile": zipped_handler()},
+        **extra,
+    )["FunctionArn"]
+
+
+@pytest.fixture
+def faulty(aws, moto_url):
+    """(proxy, context): an AwsContext whose calls go through a FaultProxy in front of the same moto."""
+    from harvesters.aws.session import connect
+    from tests.aws_types.faults import FaultProxy
+
+    with FaultProxy(moto_url) as proxy:
+        ctx = connect("keys", {"endpoint_url": proxy.url}, {"access_key_id": "testing", "secret_access_key": "testing"})
+        yield proxy, ctx

@@ -1,37 +1,12 @@
 from __future__ import annotations
 
-import io
 import json
-import zipfile
 
 from harvesters.aws import lambda_ as lambda_module
 from harvesters.aws import sns as sns_module
 from harvesters.aws import sqs as sqs_module
 from harvesters.normalized import missing_properties
-from tests.aws_types.conftest import REGION, collect
-
-LAMBDA_TRUST = {
-    "Version": "2012-10-17",
-    "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}],
-}
-
-
-def zipped_handler() -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("handler.py", "def handler(event, context):\n    return 'ok'\n")
-    return buffer.getvalue()
-
-
-def make_function(aws, name: str, role: str, **extra) -> str:
-    return aws.client("lambda", REGION).create_function(
-        FunctionName=name,
-        Runtime="python3.12",
-        Role=role,
-        Handler="handler.handler",
-        Code={"ZipFile": zipped_handler()},
-        **extra,
-    )["FunctionArn"]
+from tests.aws_types.conftest import LAMBDA_TRUST, REGION, collect, make_function
 
 
 def test_lambda_with_open_url_and_public_policy_is_public(aws):
