@@ -17,8 +17,17 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-from harvesters.aws.session import DEFAULT_REGION, AwsContext
-from harvesters.aws.support import UNAVAILABLE, iso, json_safe, known, optional, parse_policy, tags_from_list
+from harvesters.aws.session import AwsContext
+from harvesters.aws.support import (
+    UNAVAILABLE,
+    global_region,
+    iso,
+    json_safe,
+    known,
+    optional,
+    parse_policy,
+    tags_from_list,
+)
 from harvesters.base import GLOBAL, HarvestError, ResourceRecord, resource_type
 
 #: How long to wait for AWS to generate the credential report before giving up on it (seconds).
@@ -26,7 +35,7 @@ CREDENTIAL_REPORT_WAIT = 30.0
 
 
 def _iam(ctx: AwsContext) -> Any:
-    return ctx.client("iam", DEFAULT_REGION)
+    return ctx.client("iam", global_region(ctx))
 
 
 def _details(ctx: AwsContext, kind: str, key: str) -> Iterator[dict]:

@@ -52,7 +52,10 @@ def collect_keys(ctx: AwsContext, region: str) -> Iterator[ResourceRecord]:
     for page in kms.get_paginator("list_keys").paginate():
         for entry in page.get("Keys", []):
             key_id = entry["KeyId"]
-            meta = kms.describe_key(KeyId=key_id)["KeyMetadata"]
+            try:
+                meta = kms.describe_key(KeyId=key_id)["KeyMetadata"]
+            except kms.exceptions.NotFoundException:
+                continue  # deleted between the listing and now
             customer_managed = meta.get("KeyManager") == "CUSTOMER"
             # Asymmetric, HMAC, imported and pending-deletion keys cannot rotate: that is "not rotating".
             rotation = optional(

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from harvesters.aws.session import DEFAULT_REGION, AwsContext
-from harvesters.aws.support import UNAVAILABLE, json_safe, known, optional, tags_from_list
+from harvesters.aws.session import AwsContext
+from harvesters.aws.support import UNAVAILABLE, global_region, json_safe, known, optional, tags_from_list
 from harvesters.base import GLOBAL, ResourceRecord, resource_type
 
 
@@ -28,7 +28,7 @@ def _query_logged_zones(route53: Any) -> set[str]:
 )
 def collect_hosted_zones(ctx: AwsContext, region: str = GLOBAL) -> Iterator[ResourceRecord]:
     """Route 53 hosted zones: public or private, record count, query logging."""
-    route53 = ctx.client("route53", DEFAULT_REGION)
+    route53 = ctx.client("route53", global_region(ctx))
     logged_zones = optional(lambda: _query_logged_zones(route53), what="ListQueryLoggingConfigs")
     for page in route53.get_paginator("list_hosted_zones").paginate():
         for zone in page.get("HostedZones", []):

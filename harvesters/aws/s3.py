@@ -11,8 +11,16 @@ import logging
 from collections.abc import Iterator
 from typing import Any
 
-from harvesters.aws.session import DEFAULT_REGION, AwsContext
-from harvesters.aws.support import UNAVAILABLE, json_safe, known, optional, parse_policy, public_statements
+from harvesters.aws.session import AwsContext
+from harvesters.aws.support import (
+    UNAVAILABLE,
+    global_region,
+    json_safe,
+    known,
+    optional,
+    parse_policy,
+    public_statements,
+)
 from harvesters.base import ResourceRecord, resource_type
 
 logger = logging.getLogger(__name__)
@@ -53,7 +61,7 @@ def s3control_client(ctx: AwsContext, region: str) -> Any:
 def account_public_access_block(ctx: AwsContext) -> dict | None | object:
     """The account-level public access block configuration, None when not set, UNAVAILABLE when unknown."""
     result = optional(
-        lambda: s3control_client(ctx, DEFAULT_REGION).get_public_access_block(AccountId=ctx.account_id),
+        lambda: s3control_client(ctx, global_region(ctx)).get_public_access_block(AccountId=ctx.account_id),
         absent=("NoSuchPublicAccessBlockConfiguration",),
         what="s3control GetPublicAccessBlock",
     )
@@ -228,7 +236,7 @@ def describe_bucket(s3: Any, name: str, account_block: Any) -> tuple[dict, dict,
 def collect_buckets(ctx: AwsContext, region: str) -> Iterator[ResourceRecord]:
     """S3 buckets of the region: ACL grants, bucket policy and its public status, public access block at
     bucket and account level, default encryption, versioning, access logging; ``public`` with the reasons."""
-    lister = ctx.client("s3", DEFAULT_REGION)
+    lister = ctx.client("s3", global_region(ctx))
     s3 = ctx.client("s3", region)
     account_block: Any = None
     account_block_loaded = False

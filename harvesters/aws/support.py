@@ -183,6 +183,10 @@ def known(value: Any, default: Any = None) -> Any:
     return default if value is UNAVAILABLE else value
 
 
-def arn(ctx: Any, service: str, region: str, resource: str) -> str:
-    """An ARN in the context's partition and account (``region`` "" for global services)."""
-    return f"arn:{getattr(ctx, 'partition', 'aws') or 'aws'}:{service}:{region}:{ctx.account_id}:{resource}"
+#: Where each partition's global services (IAM, Route 53, S3 listing) answer.
+_GLOBAL_SERVICE_REGIONS = {"aws": "us-east-1", "aws-us-gov": "us-gov-west-1", "aws-cn": "cn-north-1"}
+
+
+def global_region(ctx: Any) -> str:
+    """The region to call global services in, for the context's partition (us-east-1 on commercial AWS)."""
+    return _GLOBAL_SERVICE_REGIONS.get(getattr(ctx, "partition", "aws") or "aws", "us-east-1")

@@ -134,3 +134,9 @@ def test_raw_records_are_json_safe():
     )
     assert raw == {"When": "2024-05-01T12:00:00+00:00", "Blob": "AAE="}
     json.dumps(raw)
+
+
+def test_global_services_are_called_in_the_partitions_home_region(aws):
+    assert support.global_region(aws) == "us-east-1"
+    aws.partition = "aws-us-gov"
+    assert support.global_region(aws) == "us-gov-west-1"
