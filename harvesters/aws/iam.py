@@ -323,6 +323,16 @@ def _report_time(value: str | None) -> str | None:
     return value
 
 
+def root_credentials(row: dict[str, str]) -> tuple[bool | None, bool, str | None]:
+    """(MFA active, access keys active, last used) from the credential report's ``<root_account>`` row."""
+    keys = bool(_report_bool(row.get("access_key_1_active")) or _report_bool(row.get("access_key_2_active")))
+    last_used = [
+        _report_time(row.get(column))
+        for column in ("password_last_used", "access_key_1_last_used_date", "access_key_2_last_used_date")
+    ]
+    return _report_bool(row.get("mfa_active")), keys, max((t for t in last_used if t), default=None)
+
+
 def normalize_password_policy(policy: dict | None) -> dict | None:
     if not policy:
         return None
@@ -372,9 +382,7 @@ def collect_account(ctx: AwsContext, region: str = GLOBAL) -> Iterator[ResourceR
     root = next((row for row in known(report) or [] if row.get("user") == "<root_account>"), None)
 
     if root is not None:
-        root_mfa = _report_bool(root.get("mfa_active"))
-        root_keys = bool(_report_bool(root.get("access_key_1_active")) or _report_bool(root.get("access_key_2_active")))
-        root_last_used = _report_time(root.get("password_last_used"))
+        root_mfa, root_keys, root_last_used = root_credentials(root)
     else:  # no root row (some endpoints): the account summary still knows MFA and root keys
         root_mfa = bool(summary["AccountMFAEnabled"]) if "AccountMFAEnabled" in summary else None
         root_keys = bool(summary["AccountAccessKeysPresent"]) if "AccountAccessKeysPresent" in summary else None

@@ -140,3 +140,15 @@ def test_global_services_are_called_in_the_partitions_home_region(aws):
     assert support.global_region(aws) == "us-east-1"
     aws.partition = "aws-us-gov"
     assert support.global_region(aws) == "us-gov-west-1"
+
+
+def test_denied_credential_report_falls_back_to_the_account_summary(aws, faulty):
+    proxy, ctx = faulty
+    proxy.faults.append(Fault("POST", "Action=GenerateCredentialReport", 403, "AccessDenied"))
+    account = next(iam_module.collect_account(ctx, GLOBAL))
+    assert proxy.faults[0].hits == 1
+    props = account.properties
+    assert missing_properties("cloud_account", props) == []
+    assert props["credential_report_available"] is False
+    assert props["root_mfa_enabled"] is False  # AccountMFAEnabled from GetAccountSummary
+    assert props["summary"]["AccountMFAEnabled"] == 0

@@ -151,3 +151,27 @@ def test_credential_report_is_parsed(aws):
     assert [row["user"] for row in rows] == ["reported"]
     assert iam_module._report_bool(rows[0]["mfa_active"]) is False
     assert iam_module._report_time("no_information") is None
+
+
+def test_root_row_of_the_credential_report():
+    header = (
+        "user,arn,user_creation_time,password_enabled,password_last_used,password_last_changed,"
+        "password_next_rotation,mfa_active,access_key_1_active,access_key_1_last_rotated,"
+        "access_key_1_last_used_date,access_key_1_last_used_region,access_key_1_last_used_service,"
+        "access_key_2_active,access_key_2_last_rotated,access_key_2_last_used_date,"
+        "access_key_2_last_used_region,access_key_2_last_used_service,cert_1_active,cert_1_last_rotated,"
+        "cert_2_active,cert_2_last_rotated"
+    )
+    row = (
+        "<root_account>,arn:aws:iam::123456789012:root,2020-01-01T00:00:00+00:00,not_supported,"
+        "2024-03-01T10:00:00+00:00,not_supported,not_supported,false,true,2020-01-01T00:00:00+00:00,"
+        "2024-04-01T09:00:00+00:00,us-east-1,s3,false,N/A,N/A,N/A,N/A,false,N/A,false,N/A"
+    )
+    import csv
+    import io
+
+    root = next(csv.DictReader(io.StringIO(f"{header}\n{row}\n")))
+    mfa, keys, last_used = iam_module.root_credentials(root)
+    assert mfa is False
+    assert keys is True
+    assert last_used == "2024-04-01T09:00:00+00:00"
