@@ -21,7 +21,7 @@ from harvesters.aws.support import (
     parse_policy,
     public_statements,
 )
-from harvesters.base import ResourceRecord, resource_type
+from harvesters.base import HarvestError, ResourceRecord, resource_type
 
 logger = logging.getLogger(__name__)
 
@@ -112,9 +112,11 @@ def requires_https(policy: dict | None) -> bool:
     return False
 
 
-def describe_bucket(s3: Any, name: str, account_block: Any) -> tuple[dict, dict, dict]:
-    """(properties, raw extras, tags) of one bucket, from its sub-resources."""
-    acl = optional(lambda: s3.get_bucket_acl(Bucket=name), what="GetBucketAcl")
+def describe_bucket(s3: Any, name: str, account_block: Any) -> tuple[dict, dict, dict] | None:
+    """(properties, raw extras, tags) of one bucket, from its sub-resources; None when it no longer exists."""
+    acl = optional(lambda: s3.get_bucket_acl(Bucket=name), absent=("NoSuchBucket",), what="GetBucketAcl")
+    if acl is None:
+        return None
     policy_response = optional(
         lambda: s3.get_bucket_policy(Bucket=name), absent=("NoSuchBucketPolicy",), what="GetBucketPolicy"
     )
@@ -245,16 +247,26 @@ def collect_buckets(ctx: AwsContext, region: str) -> Iterator[ResourceRecord]:
             name = bucket["Name"]
             home = bucket.get("BucketRegion")
             if not home:
-                location = optional(lambda name=name: lister.get_bucket_location(Bucket=name), what="GetBucketLocation")
+                location = optional(
+                    lambda name=name: lister.get_bucket_location(Bucket=name),
+                    absent=("NoSuchBucket",),
+                    what="GetBucketLocation",
+                )
+                if location is None:
+                    continue  # deleted between the listing and now
                 if location is UNAVAILABLE:
-                    continue  # without its region the bucket belongs to no listing we can vouch for
+                    # Skipping it would make sync conclude it was deleted: fail the listing instead.
+                    raise HarvestError(f"cannot tell which region bucket {name} is in (GetBucketLocation refused)")
                 home = bucket_region(location)
             if home != region:
                 continue
             if not account_block_loaded:
                 account_block = account_public_access_block(ctx)
                 account_block_loaded = True
-            properties, extras, tags = describe_bucket(s3, name, account_block)
+            described = describe_bucket(s3, name, account_block)
+            if described is None:
+                continue  # deleted between the listing and now
+            properties, extras, tags = described
             raw = {"Name": name, "CreationDate": json_safe(bucket.get("CreationDate")), "BucketRegion": home}
             raw.update(extras)
             yield ResourceRecord(

@@ -152,3 +152,13 @@ def test_denied_credential_report_falls_back_to_the_account_summary(aws, faulty)
     assert props["credential_report_available"] is False
     assert props["root_mfa_enabled"] is False  # AccountMFAEnabled from GetAccountSummary
     assert props["summary"]["AccountMFAEnabled"] == 0
+
+
+def test_bucket_of_unknown_region_fails_the_listing_rather_than_vanishing(aws, faulty):
+    from harvesters.base import HarvestError
+
+    proxy, ctx = faulty
+    aws.client("s3", REGION).create_bucket(Bucket="somewhere")
+    proxy.faults.append(Fault("GET", "?location", 403, "AccessDenied"))
+    with pytest.raises(HarvestError, match="somewhere"):
+        list(s3_module.collect_buckets(ctx, REGION))
