@@ -51,8 +51,11 @@ def collect_v2_load_balancers(ctx: AwsContext, region: str) -> Iterator[Resource
         for lb in balancers:
             arn = lb["LoadBalancerArn"]
             listeners = []
-            for listener_page in elb.get_paginator("describe_listeners").paginate(LoadBalancerArn=arn):
-                listeners.extend(listener_page.get("Listeners", []))
+            try:
+                for listener_page in elb.get_paginator("describe_listeners").paginate(LoadBalancerArn=arn):
+                    listeners.extend(listener_page.get("Listeners", []))
+            except elb.exceptions.LoadBalancerNotFoundException:
+                continue  # deleted between the listing and now
             attributes = optional(
                 lambda arn=arn: elb.describe_load_balancer_attributes(LoadBalancerArn=arn),
                 what="DescribeLoadBalancerAttributes",

@@ -263,8 +263,11 @@ def collect_groups(ctx: AwsContext, region: str = GLOBAL) -> Iterator[ResourceRe
     for group in _details(ctx, "Group", "GroupDetailList"):
         name = group["GroupName"]
         members: list[str] = []
-        for page in iam.get_paginator("get_group").paginate(GroupName=name):
-            members.extend(user["UserName"] for user in page.get("Users", []))
+        try:
+            for page in iam.get_paginator("get_group").paginate(GroupName=name):
+                members.extend(user["UserName"] for user in page.get("Users", []))
+        except iam.exceptions.NoSuchEntityException:
+            continue  # deleted between the listing and now
         properties = {
             "members": sorted(members),
             "attached_policies": _attached(group),
