@@ -7,10 +7,13 @@ its home region (``includeShadowTrails=False``).
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
-from harvesters.aws.session import AwsContext
 from harvesters.aws.support import UNAVAILABLE, iso, json_safe, known, optional, tags_from_list
 from harvesters.base import ResourceRecord, resource_type
+
+if TYPE_CHECKING:  # the SDK is imported lazily: registering types must not load boto3
+    from harvesters.aws.session import AwsContext
 
 
 def management_events(selectors: dict | None) -> str | None:

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
-from harvesters.aws.session import AwsContext
 from harvesters.aws.support import iso, json_safe
 from harvesters.base import ResourceRecord, resource_type
+
+if TYPE_CHECKING:  # the SDK is imported lazily: registering types must not load boto3
+    from harvesters.aws.session import AwsContext
 
 
 @resource_type(

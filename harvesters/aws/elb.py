@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from harvesters.aws.session import AwsContext
 from harvesters.aws.support import UNAVAILABLE, iso, json_safe, known, optional, tags_from_list
 from harvesters.base import ResourceRecord, resource_type
+
+if TYPE_CHECKING:  # the SDK is imported lazily: registering types must not load boto3
+    from harvesters.aws.session import AwsContext
 
 _SECURE = {"HTTPS", "TLS", "SSL"}
 _TAG_BATCH = 20  # DescribeTags takes at most 20 load balancers

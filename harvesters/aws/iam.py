@@ -15,9 +15,8 @@ import csv
 import io
 import time
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from harvesters.aws.session import AwsContext
 from harvesters.aws.support import (
     UNAVAILABLE,
     global_region,
@@ -29,6 +28,9 @@ from harvesters.aws.support import (
     tags_from_list,
 )
 from harvesters.base import GLOBAL, HarvestError, ResourceRecord, resource_type
+
+if TYPE_CHECKING:  # the SDK is imported lazily: registering types must not load boto3
+    from harvesters.aws.session import AwsContext
 
 #: How long to wait for AWS to generate the credential report before giving up on it (seconds).
 CREDENTIAL_REPORT_WAIT = 30.0

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
-from harvesters.aws.session import AwsContext
 from harvesters.aws.support import UNAVAILABLE, iso, json_safe, known, optional, parse_policy, public_statements
 from harvesters.aws.support import tags_from_list as _tags
 from harvesters.base import ResourceRecord, resource_type
+
+if TYPE_CHECKING:  # the SDK is imported lazily: registering types must not load boto3
+    from harvesters.aws.session import AwsContext
 
 # KeyState -> the normalized state vocabulary
 _STATES = {

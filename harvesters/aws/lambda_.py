@@ -7,11 +7,13 @@ the inventory is no place for them (their names are kept).
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from harvesters.aws.session import AwsContext
 from harvesters.aws.support import UNAVAILABLE, iso, json_safe, known, optional, parse_policy, public_statements
 from harvesters.base import ResourceRecord, resource_type
+
+if TYPE_CHECKING:  # the SDK is imported lazily: registering types must not load boto3
+    from harvesters.aws.session import AwsContext
 
 
 def _without_secrets(function: dict) -> dict:

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
-from harvesters.aws.session import AwsContext
 from harvesters.aws.support import iso, json_safe, known, optional
 from harvesters.base import ResourceRecord, resource_type
+
+if TYPE_CHECKING:  # the SDK is imported lazily: registering types must not load boto3
+    from harvesters.aws.session import AwsContext
 
 # storedBytes grows with every log line; it is not configuration.
 _VOLATILE = {"storedBytes", "metricFilterCount"}

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from harvesters.aws.session import AwsContext
 from harvesters.aws.support import UNAVAILABLE, global_region, json_safe, known, optional, tags_from_list
 from harvesters.base import GLOBAL, ResourceRecord, resource_type
+
+if TYPE_CHECKING:  # the SDK is imported lazily: registering types must not load boto3
+    from harvesters.aws.session import AwsContext
 
 
 def _query_logged_zones(route53: Any) -> set[str]:

@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from harvesters.aws.session import AwsContext
 from harvesters.aws.support import (
     UNAVAILABLE,
     global_region,
@@ -22,6 +21,9 @@ from harvesters.aws.support import (
     public_statements,
 )
 from harvesters.base import HarvestError, ResourceRecord, resource_type
+
+if TYPE_CHECKING:  # the SDK is imported lazily: registering types must not load boto3
+    from harvesters.aws.session import AwsContext
 
 logger = logging.getLogger(__name__)
 

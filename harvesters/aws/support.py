@@ -17,10 +17,6 @@ import logging
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
-import botocore.exceptions
-
-from harvesters.aws.session import error_code, is_transient
-
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
@@ -157,6 +153,10 @@ def optional(
 ) -> T | None | object:
     """Run a sub-call. ``None`` when AWS says there is no such thing (an error code in ``absent`` or a 404),
     :data:`UNAVAILABLE` when it refused for a lasting reason; transient errors propagate."""
+    import botocore.exceptions  # lazily: importing collectors to register them must not load the SDK
+
+    from harvesters.aws.session import error_code, is_transient
+
     try:
         return call()
     except botocore.exceptions.ClientError as exc:

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import inspect
+import subprocess
+import sys
+from pathlib import Path
 
 from harvesters.aws import services
 from harvesters.base import resource_types_for
 from harvesters.normalized import TYPES
+from tests.processes import process_env
 
 EXPECTED = {
     "aws.s3.bucket": "storage_container",
@@ -65,3 +69,24 @@ def test_iam_and_storage_intervals():
     assert specs["aws.iam.user"].interval_minutes == 120
     assert specs["aws.s3.bucket"].interval_minutes == 30
     assert specs["aws.iam.account"].interval_minutes == 240
+
+
+def test_registering_the_service_collectors_does_not_load_the_aws_sdk():
+    """The interface server imports every plug-in; boto3 must stay unloaded there (lazy SDK imports)."""
+    code = (
+        "import sys, django; django.setup(); "
+        "from insightcloud.registry import registry; from harvesters.aws import services; "
+        "ctx = registry.unlocked(); ctx.__enter__(); services.load(); ctx.__exit__(); "
+        "assert 'aws.s3.bucket' in registry.names('resource_types'); "
+        "print(sorted(m for m in ('boto3', 'botocore') if m in sys.modules))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=Path(__file__).resolve().parents[2],
+        env=process_env(DJANGO_SETTINGS_MODULE="insightcloud.settings"),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
