@@ -5,8 +5,16 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from harvesters.aws.support import UNAVAILABLE, iso, json_safe, known, optional, parse_policy, public_statements
-from harvesters.aws.support import tags_from_list as _tags
+from harvesters.aws.support import (
+    UNAVAILABLE,
+    iso,
+    json_safe,
+    known,
+    optional,
+    parse_policy,
+    public_statements,
+    tags_from_list,
+)
 from harvesters.base import ResourceRecord, resource_type
 
 if TYPE_CHECKING:  # the SDK is imported lazily: registering types must not load boto3
@@ -103,5 +111,5 @@ def collect_keys(ctx: AwsContext, region: str) -> Iterator[ResourceRecord]:
                 name=(sorted(aliases.get(key_id, [])) or [key_id])[0],
                 properties=properties,
                 raw={"KeyMetadata": json_safe(meta), "Policy": policy},
-                tags=_tags((known(tags) or {}).get("Tags"), "TagKey", "TagValue"),
+                tags=tags_from_list((known(tags) or {}).get("Tags"), "TagKey", "TagValue"),
             )
