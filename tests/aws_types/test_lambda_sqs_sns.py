@@ -25,7 +25,8 @@ def test_lambda_with_open_url_and_public_policy_is_public(aws):
     props = open_fn.properties
     assert missing_properties("serverless_function", props) == []
     assert props["runtime"] == "python3.12" and props["role"] == role
-    assert props["url_auth_type"] == "NONE"
+    # moto lacks ListFunctionUrlConfigs (404): the collector falls back to GetFunctionUrlConfig
+    assert props["url_auth_type"] == "NONE" and props["url_configs_available"] is True
     assert props["public"] is True
     assert "function URL requires no authentication" in props["public_reasons"]
     assert any("lambda:InvokeFunction to everyone" in reason for reason in props["public_reasons"])
