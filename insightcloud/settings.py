@@ -252,10 +252,17 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "EXCEPTION_HANDLER": "insightcloud.api.errors.exception_handler",
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "DEFAULT_PAGINATION_CLASS": "insightcloud.api.pagination.ClampedPageNumberPagination",
     "PAGE_SIZE": 100,
 }
-SPECTACULAR_SETTINGS = {"TITLE": "InsightCloud API", "VERSION": VERSION}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "InsightCloud API",
+    "VERSION": VERSION,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "insightcloud.api.schema.add_error_responses",
+    ],
+}
 
 LOGGING = {
     "version": 1,

@@ -22,3 +22,17 @@ urlpatterns = [
     path("system/audit", views.audit_log, name="audit"),
     path("account/api-keys", views.api_keys, name="api-keys"),
 ]
+
+
+def not_found(request, exception=None):  # noqa: ANN001, ANN201
+    """API clients get JSON errors even for URLs that match no route."""
+    if request.path.startswith("/api/"):
+        from django.http import JsonResponse
+
+        return JsonResponse({"error": "Not found."}, status=404)
+    from django.views.defaults import page_not_found
+
+    return page_not_found(request, exception)
+
+
+handler404 = not_found

@@ -6,7 +6,6 @@ from django.utils import timezone
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import mixins, permissions, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 
 from insightcloud.accounts import audit
@@ -14,18 +13,11 @@ from insightcloud.accounts.api_keys import create_api_key
 from insightcloud.accounts.models import AccessLevel, ApiKey, AuditEvent
 from insightcloud.accounts.permissions import clouds_visible_to, resources_visible_to, sees_whole_domain
 from insightcloud.api import serializers as s
+from insightcloud.api.pagination import ResourceCursor
 from insightcloud.inventory import operations
 from insightcloud.inventory.filtersets import ResourceFilterSet
 from insightcloud.inventory.models import cloud_names
 from scheduler.models import Job
-
-
-class ResourceCursor(CursorPagination):
-    # Keyset pagination on the primary key: page 5,000 costs what page 1 costs.
-    ordering = "id"
-    page_size = 100
-    page_size_query_param = "page_size"
-    max_page_size = 1000
 
 
 class CloudViewSet(viewsets.ReadOnlyModelViewSet):
