@@ -450,6 +450,9 @@ def default_state() -> dict:
     }
 
 
+#: Collections whose operations are not pageable in the SDK (ARM answers them in one response).
+UNPAGED = ("/pricings", "/diagnosticsettings")
+
 # --- the server ------------------------------------------------------------------------
 
 
@@ -664,6 +667,8 @@ class AzureFake:
         )
 
     def _page(self, path: str, query: dict, items: list[dict]) -> dict:
+        if path.rstrip("/").lower().endswith(UNPAGED):
+            return {"value": items}
         start = int(query.get("$skiptoken", ["0"])[0])
         body: dict = {"value": items[start : start + self.page_size]}
         if start + self.page_size < len(items):
