@@ -27,9 +27,10 @@ def role_guid(role_definition_id: str | None) -> str:
 
 
 def role_assignments(ctx: AzureContext) -> list[dict]:
-    return [props(a) | {"id": lower_id(a.get("id"))} for a in items(
-        ctx.client("authorization").role_assignments.list_for_subscription()
-    )]
+    return [
+        props(a) | {"id": lower_id(a.get("id"))}
+        for a in items(ctx.client("authorization").role_assignments.list_for_subscription())
+    ]
 
 
 def role_names(ctx: AzureContext) -> tuple[dict[str, str], set[str]]:

@@ -35,9 +35,7 @@ def props(body: dict) -> dict:
     return body.get("properties") or {}
 
 
-def record(
-    resource_type: str, native_type: str, region: str, body: dict, properties: dict[str, Any]
-) -> ResourceRecord:
+def record(resource_type: str, native_type: str, region: str, body: dict, properties: dict[str, Any]) -> ResourceRecord:
     """A ResourceRecord from an ARM body, with ``resource_group`` added to the properties."""
     from harvesters.azure.session import parse_id
 

@@ -23,9 +23,11 @@ def collect_activity_log(ctx: AzureContext, region: str) -> Iterator[ResourceRec
     """The subscription's activity log as one audit trail: its diagnostic settings, destinations and the
     categories they export (a subscription with no setting is a trail that logs nowhere)."""
     result = ctx.client("monitor").subscription_diagnostic_settings.list()
-    settings = [wire(s) for s in (getattr(result, "value", None) or [])] if hasattr(result, "value") else [
-        wire(s) for s in result
-    ]
+    settings = (
+        [wire(s) for s in (getattr(result, "value", None) or [])]
+        if hasattr(result, "value")
+        else [wire(s) for s in result]
+    )
     exported: set[str] = set()
     destinations = []
     for setting in settings:

@@ -59,13 +59,25 @@ def normalize_rule(rule: dict, *, default: bool = False) -> list[dict]:
         for prefix in prefixes:
             cidr, tag = _address(prefix)
             out.append(
-                {**common, "from_port": from_port, "to_port": to_port, "cidr": cidr, "service_tag": tag,
-                 "source_group": None}
+                {
+                    **common,
+                    "from_port": from_port,
+                    "to_port": to_port,
+                    "cidr": cidr,
+                    "service_tag": tag,
+                    "source_group": None,
+                }
             )
         for group in groups:
             out.append(
-                {**common, "from_port": from_port, "to_port": to_port, "cidr": None, "service_tag": None,
-                 "source_group": ref_id(group)}
+                {
+                    **common,
+                    "from_port": from_port,
+                    "to_port": to_port,
+                    "cidr": None,
+                    "service_tag": None,
+                    "source_group": ref_id(group),
+                }
             )
     return out
 
@@ -144,8 +156,10 @@ def collect_virtual_networks(ctx: AzureContext, region: str) -> Iterator[Resourc
                     "is_default": False,
                     "flow_logs_enabled": lower_id(body["id"]) in flow_logged,
                     "ddos_protection_enabled": bool(p.get("enableDdosProtection")),
-                    "peerings": sorted(ref_id(props(x).get("remoteVirtualNetwork")) or "" for x in
-                                       p.get("virtualNetworkPeerings") or []),
+                    "peerings": sorted(
+                        ref_id(props(x).get("remoteVirtualNetwork")) or ""
+                        for x in p.get("virtualNetworkPeerings") or []
+                    ),
                     "subnet_count": len(p.get("subnets") or []),
                 },
             )

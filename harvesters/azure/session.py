@@ -107,7 +107,12 @@ def make_credential(settings: AzureSettings, auth_type: str, credentials: dict) 
             raise InvalidCredentials("Azure client secret is empty")
         return ClientSecretCredential(settings.tenant_id, settings.client_id, secret, **common)
     if auth_type == "certificate":
-        data = credentials.get("certificate_pem")
+        if credentials.get("certificate_pkcs12"):
+            import base64
+
+            data: Any = base64.b64decode(credentials["certificate_pkcs12"])
+        else:
+            data = credentials.get("certificate_pem")
         if not data:
             raise InvalidCredentials("Azure certificate is empty")
         password = credentials.get("certificate_password") or None

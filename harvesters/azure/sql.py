@@ -59,7 +59,12 @@ def collect_sql_servers(ctx: AzureContext, region: str) -> Iterator[ResourceReco
             # 0.0.0.0–0.0.0.0 is Azure's "allow Azure services" switch, not a network.
             azure_services = any(r["start"] == r["end"] == "0.0.0.0" for r in rules)
             networks = sorted(
-                {cidr for r in rules if not r["start"] == r["end"] == "0.0.0.0" for cidr in range_to_cidrs(r["start"], r["end"])}
+                {
+                    cidr
+                    for r in rules
+                    if not r["start"] == r["end"] == "0.0.0.0"
+                    for cidr in range_to_cidrs(r["start"], r["end"])
+                }
             )
             public_access = enabled_flag(p.get("publicNetworkAccess") or "Enabled")
             audit = props(get_or_none(sql.server_blob_auditing_policies.get, group, name) or {})

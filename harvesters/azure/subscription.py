@@ -18,8 +18,12 @@ def security_center(ctx: AzureContext) -> dict:
     pricing_list = wire(security.pricings.list(f"subscriptions/{ctx.account_id}"))
     plans = {p.get("name"): props(p).get("pricingTier") for p in pricing_list.get("value") or []}
     contacts = [props(c) | {"name": c.get("name")} for c in items(security.security_contacts.list())]
-    provisioning = {a.get("name"): props(a).get("autoProvision") for a in items(security.auto_provisioning_settings.list())}
-    emails = sorted({e.strip() for c in contacts for e in (c.get("emails") or c.get("email") or "").split(";") if e.strip()})
+    provisioning = {
+        a.get("name"): props(a).get("autoProvision") for a in items(security.auto_provisioning_settings.list())
+    }
+    emails = sorted(
+        {e.strip() for c in contacts for e in (c.get("emails") or c.get("email") or "").split(";") if e.strip()}
+    )
     return {
         "plans": plans,
         "standard_plans": sorted(name for name, tier in plans.items() if (tier or "").lower() == "standard"),

@@ -21,7 +21,9 @@ def collect_web_apps(ctx: AzureContext, region: str) -> Iterator[ResourceRecord]
     for page in pages(web.web_apps.list()):
         for body in in_region(page, region):
             p = props(body)
-            config = props(get_or_none(web.web_apps.get_configuration, parse_id(body["id"])["resource_group"], body["name"]) or {})
+            config = props(
+                get_or_none(web.web_apps.get_configuration, parse_id(body["id"])["resource_group"], body["name"]) or {}
+            )
             ftps_state = config.get("ftpsState")
             yield record(
                 "web_app",

@@ -72,9 +72,7 @@ def make_certificate(common_name: str, *, issuer=None, issuer_key=None, ca: bool
         )
     if san:
         builder = builder.add_extension(
-            x509.SubjectAlternativeName(
-                [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
-            ),
+            x509.SubjectAlternativeName([x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
             critical=False,
         )
     cert = builder.sign(issuer_key or key, hashes.SHA256())
@@ -114,19 +112,39 @@ def default_estate() -> dict:
         res[body["id"]] = body
         return body
 
-    add({"id": f"/subscriptions/{s}/resourceGroups/rg-app", "name": "rg-app", "location": "eastus",
-         "type": "Microsoft.Resources/resourceGroups", "tags": {"env": "prod"},
-         "properties": {"provisioningState": "Succeeded"}})
-    add({"id": f"/subscriptions/{s}/resourceGroups/rg-data", "name": "rg-data", "location": "westeurope",
-         "type": "Microsoft.Resources/resourceGroups", "properties": {"provisioningState": "Succeeded"}})
+    add(
+        {
+            "id": f"/subscriptions/{s}/resourceGroups/rg-app",
+            "name": "rg-app",
+            "location": "eastus",
+            "type": "Microsoft.Resources/resourceGroups",
+            "tags": {"env": "prod"},
+            "properties": {"provisioningState": "Succeeded"},
+        }
+    )
+    add(
+        {
+            "id": f"/subscriptions/{s}/resourceGroups/rg-data",
+            "name": "rg-data",
+            "location": "westeurope",
+            "type": "Microsoft.Resources/resourceGroups",
+            "properties": {"provisioningState": "Succeeded"},
+        }
+    )
 
     # --- network
     nsg_open = rid(s, "rg-app", "Microsoft.Network", "networkSecurityGroups", "nsg-open")
     nsg_tight = rid(s, "rg-app", "Microsoft.Network", "networkSecurityGroups", "nsg-tight")
 
     def rule(name, priority, direction, access, protocol, src, dst_ports, **extra):
-        props = {"priority": priority, "direction": direction, "access": access, "protocol": protocol,
-                 "sourcePortRange": "*", "destinationAddressPrefix": "*"}
+        props = {
+            "priority": priority,
+            "direction": direction,
+            "access": access,
+            "protocol": protocol,
+            "sourcePortRange": "*",
+            "destinationAddressPrefix": "*",
+        }
         props.update({"sourceAddressPrefix": src} if isinstance(src, str) else {"sourceAddressPrefixes": src})
         if isinstance(dst_ports, str):
             props["destinationPortRange"] = dst_ports
@@ -135,307 +153,845 @@ def default_estate() -> dict:
         props.update(extra)
         return {"name": name, "properties": props}
 
-    add({"id": nsg_open, "name": "nsg-open", "location": "eastus", "type": "Microsoft.Network/networkSecurityGroups",
-         "tags": {"team": "web"},
-         "properties": {"securityRules": [
-             rule("ssh-from-anywhere", 100, "Inbound", "Allow", "Tcp", "*", "22", description="temporary"),
-             rule("rdp-from-internet", 110, "Inbound", "Allow", "Tcp", "Internet", "3389"),
-             rule("all-from-anywhere", 120, "Inbound", "Allow", "*", "0.0.0.0/0", "*"),
-             rule("egress-all", 100, "Outbound", "Allow", "*", "*", "*"),
-         ], "defaultSecurityRules": [
-             rule("DenyAllInBound", 65500, "Inbound", "Deny", "*", "*", "*"),
-         ]}})
-    add({"id": nsg_tight, "name": "nsg-tight", "location": "eastus", "type": "Microsoft.Network/networkSecurityGroups",
-         "properties": {"securityRules": [
-             rule("https-from-office", 100, "Inbound", "Allow", "Tcp", ["203.0.113.0/24", "198.51.100.7"],
-                  ["443", "8443-8444"]),
-             rule("dns-udp", 110, "Inbound", "Allow", "Udp", "10.0.0.0/8", "53"),
-             rule("icmp-vnet", 120, "Inbound", "Allow", "Icmp", "VirtualNetwork", "*"),
-         ], "defaultSecurityRules": []}})
+    add(
+        {
+            "id": nsg_open,
+            "name": "nsg-open",
+            "location": "eastus",
+            "type": "Microsoft.Network/networkSecurityGroups",
+            "tags": {"team": "web"},
+            "properties": {
+                "securityRules": [
+                    rule("ssh-from-anywhere", 100, "Inbound", "Allow", "Tcp", "*", "22", description="temporary"),
+                    rule("rdp-from-internet", 110, "Inbound", "Allow", "Tcp", "Internet", "3389"),
+                    rule("all-from-anywhere", 120, "Inbound", "Allow", "*", "0.0.0.0/0", "*"),
+                    rule("egress-all", 100, "Outbound", "Allow", "*", "*", "*"),
+                ],
+                "defaultSecurityRules": [
+                    rule("DenyAllInBound", 65500, "Inbound", "Deny", "*", "*", "*"),
+                ],
+            },
+        }
+    )
+    add(
+        {
+            "id": nsg_tight,
+            "name": "nsg-tight",
+            "location": "eastus",
+            "type": "Microsoft.Network/networkSecurityGroups",
+            "properties": {
+                "securityRules": [
+                    rule(
+                        "https-from-office",
+                        100,
+                        "Inbound",
+                        "Allow",
+                        "Tcp",
+                        ["203.0.113.0/24", "198.51.100.7"],
+                        ["443", "8443-8444"],
+                    ),
+                    rule("dns-udp", 110, "Inbound", "Allow", "Udp", "10.0.0.0/8", "53"),
+                    rule("icmp-vnet", 120, "Inbound", "Allow", "Icmp", "VirtualNetwork", "*"),
+                ],
+                "defaultSecurityRules": [],
+            },
+        }
+    )
 
     vnet_id = rid(s, "rg-app", "Microsoft.Network", "virtualNetworks", "vnet-app")
     vnet2_id = rid(s, "rg-data", "Microsoft.Network", "virtualNetworks", "vnet-data")
-    add({"id": vnet_id, "name": "vnet-app", "location": "eastus", "type": "Microsoft.Network/virtualNetworks",
-         "properties": {"addressSpace": {"addressPrefixes": ["10.1.0.0/16"]}, "subnets": [
-             {"id": f"{vnet_id}/subnets/web", "name": "web",
-              "properties": {"addressPrefix": "10.1.1.0/24", "networkSecurityGroup": {"id": nsg_open}}},
-             {"id": f"{vnet_id}/subnets/private", "name": "private",
-              "properties": {"addressPrefix": "10.1.2.0/24", "networkSecurityGroup": {"id": nsg_tight},
-                             "privateEndpointNetworkPolicies": "Enabled",
-                             "serviceEndpoints": [{"service": "Microsoft.Storage"}]}},
-         ]}})
-    add({"id": vnet2_id, "name": "vnet-data", "location": "westeurope", "type": "Microsoft.Network/virtualNetworks",
-         "properties": {"addressSpace": {"addressPrefixes": ["10.2.0.0/16", "10.3.0.0/16"]}, "subnets": [
-             {"id": f"{vnet2_id}/subnets/db", "name": "db", "properties": {"addressPrefixes": ["10.2.1.0/24"]}},
-         ]}})
+    add(
+        {
+            "id": vnet_id,
+            "name": "vnet-app",
+            "location": "eastus",
+            "type": "Microsoft.Network/virtualNetworks",
+            "properties": {
+                "addressSpace": {"addressPrefixes": ["10.1.0.0/16"]},
+                "subnets": [
+                    {
+                        "id": f"{vnet_id}/subnets/web",
+                        "name": "web",
+                        "properties": {"addressPrefix": "10.1.1.0/24", "networkSecurityGroup": {"id": nsg_open}},
+                    },
+                    {
+                        "id": f"{vnet_id}/subnets/private",
+                        "name": "private",
+                        "properties": {
+                            "addressPrefix": "10.1.2.0/24",
+                            "networkSecurityGroup": {"id": nsg_tight},
+                            "privateEndpointNetworkPolicies": "Enabled",
+                            "serviceEndpoints": [{"service": "Microsoft.Storage"}],
+                        },
+                    },
+                ],
+            },
+        }
+    )
+    add(
+        {
+            "id": vnet2_id,
+            "name": "vnet-data",
+            "location": "westeurope",
+            "type": "Microsoft.Network/virtualNetworks",
+            "properties": {
+                "addressSpace": {"addressPrefixes": ["10.2.0.0/16", "10.3.0.0/16"]},
+                "subnets": [
+                    {"id": f"{vnet2_id}/subnets/db", "name": "db", "properties": {"addressPrefixes": ["10.2.1.0/24"]}},
+                ],
+            },
+        }
+    )
     watcher = rid(s, "NetworkWatcherRG", "Microsoft.Network", "networkWatchers", "NetworkWatcher_eastus")
-    add({"id": watcher, "name": "NetworkWatcher_eastus", "location": "eastus",
-         "type": "Microsoft.Network/networkWatchers", "properties": {"provisioningState": "Succeeded"}})
-    add({"id": f"{watcher}/flowLogs/fl-vnet-app", "name": "fl-vnet-app", "location": "eastus",
-         "type": "Microsoft.Network/networkWatchers/flowLogs",
-         "properties": {"targetResourceId": vnet_id, "enabled": True, "storageId": "x",
-                        "retentionPolicy": {"days": 90, "enabled": True}}})
-    add({"id": f"{watcher}/flowLogs/fl-nsg-tight", "name": "fl-nsg-tight", "location": "eastus",
-         "type": "Microsoft.Network/networkWatchers/flowLogs",
-         "properties": {"targetResourceId": nsg_tight, "enabled": True, "storageId": "x"}})
+    add(
+        {
+            "id": watcher,
+            "name": "NetworkWatcher_eastus",
+            "location": "eastus",
+            "type": "Microsoft.Network/networkWatchers",
+            "properties": {"provisioningState": "Succeeded"},
+        }
+    )
+    add(
+        {
+            "id": f"{watcher}/flowLogs/fl-vnet-app",
+            "name": "fl-vnet-app",
+            "location": "eastus",
+            "type": "Microsoft.Network/networkWatchers/flowLogs",
+            "properties": {
+                "targetResourceId": vnet_id,
+                "enabled": True,
+                "storageId": "x",
+                "retentionPolicy": {"days": 90, "enabled": True},
+            },
+        }
+    )
+    add(
+        {
+            "id": f"{watcher}/flowLogs/fl-nsg-tight",
+            "name": "fl-nsg-tight",
+            "location": "eastus",
+            "type": "Microsoft.Network/networkWatchers/flowLogs",
+            "properties": {"targetResourceId": nsg_tight, "enabled": True, "storageId": "x"},
+        }
+    )
 
     pip_id = rid(s, "rg-app", "Microsoft.Network", "publicIPAddresses", "pip-web")
-    add({"id": pip_id, "name": "pip-web", "location": "eastus", "type": "Microsoft.Network/publicIPAddresses",
-         "properties": {"ipAddress": "20.1.2.3", "publicIPAllocationMethod": "Static"}})
+    add(
+        {
+            "id": pip_id,
+            "name": "pip-web",
+            "location": "eastus",
+            "type": "Microsoft.Network/publicIPAddresses",
+            "properties": {"ipAddress": "20.1.2.3", "publicIPAllocationMethod": "Static"},
+        }
+    )
     nic_web = rid(s, "rg-app", "Microsoft.Network", "networkInterfaces", "nic-web")
     nic_db = rid(s, "rg-app", "Microsoft.Network", "networkInterfaces", "nic-worker")
-    add({"id": nic_web, "name": "nic-web", "location": "eastus", "type": "Microsoft.Network/networkInterfaces",
-         "properties": {"networkSecurityGroup": {"id": nsg_open}, "ipConfigurations": [
-             {"id": f"{nic_web}/ipConfigurations/ipconfig1", "name": "ipconfig1",
-              "properties": {"privateIPAddress": "10.1.1.4", "subnet": {"id": f"{vnet_id}/subnets/web"},
-                             "publicIPAddress": {"id": pip_id}}}]}})
-    add({"id": nic_db, "name": "nic-worker", "location": "eastus", "type": "Microsoft.Network/networkInterfaces",
-         "properties": {"ipConfigurations": [
-             {"id": f"{nic_db}/ipConfigurations/ipconfig1", "name": "ipconfig1",
-              "properties": {"privateIPAddress": "10.1.2.5", "subnet": {"id": f"{vnet_id}/subnets/private"}}}]}})
+    add(
+        {
+            "id": nic_web,
+            "name": "nic-web",
+            "location": "eastus",
+            "type": "Microsoft.Network/networkInterfaces",
+            "properties": {
+                "networkSecurityGroup": {"id": nsg_open},
+                "ipConfigurations": [
+                    {
+                        "id": f"{nic_web}/ipConfigurations/ipconfig1",
+                        "name": "ipconfig1",
+                        "properties": {
+                            "privateIPAddress": "10.1.1.4",
+                            "subnet": {"id": f"{vnet_id}/subnets/web"},
+                            "publicIPAddress": {"id": pip_id},
+                        },
+                    }
+                ],
+            },
+        }
+    )
+    add(
+        {
+            "id": nic_db,
+            "name": "nic-worker",
+            "location": "eastus",
+            "type": "Microsoft.Network/networkInterfaces",
+            "properties": {
+                "ipConfigurations": [
+                    {
+                        "id": f"{nic_db}/ipConfigurations/ipconfig1",
+                        "name": "ipconfig1",
+                        "properties": {"privateIPAddress": "10.1.2.5", "subnet": {"id": f"{vnet_id}/subnets/private"}},
+                    }
+                ]
+            },
+        }
+    )
 
     # --- compute
     des = rid(s, "rg-app", "Microsoft.Compute", "diskEncryptionSets", "des-cmk")
     disk_web = rid(s, "rg-app", "Microsoft.Compute", "disks", "vm-web_OsDisk")
     disk_worker = rid(s, "rg-app", "Microsoft.Compute", "disks", "vm-worker_OsDisk")
-    add({"id": rid(s, "rg-app", "Microsoft.Compute", "virtualMachines", "vm-web"), "name": "vm-web",
-         "location": "eastus", "type": "Microsoft.Compute/virtualMachines", "tags": {"role": "web"},
-         "properties": {
-             "vmId": "0b5d-web", "hardwareProfile": {"vmSize": "Standard_B2s"},
-             "storageProfile": {
-                 "imageReference": {"publisher": "Canonical", "offer": "ubuntu-24_04-lts", "sku": "server",
-                                    "version": "latest"},
-                 "osDisk": {"name": "vm-web_OsDisk", "osType": "Linux", "createOption": "FromImage",
-                            "managedDisk": {"id": disk_web}}, "dataDisks": []},
-             "networkProfile": {"networkInterfaces": [{"id": nic_web}]},
-             "osProfile": {"computerName": "vm-web", "adminUsername": "azureuser",
-                           "linuxConfiguration": {"disablePasswordAuthentication": False}},
-             "instanceView": {"statuses": [{"code": "PowerState/running"}]},
-             "timeCreated": "2026-01-05T10:00:00Z", "provisioningState": "Succeeded"}})
-    add({"id": rid(s, "rg-app", "Microsoft.Compute", "virtualMachines", "vm-worker"), "name": "vm-worker",
-         "location": "eastus", "type": "Microsoft.Compute/virtualMachines",
-         "identity": {"type": "SystemAssigned", "principalId": "5e1f0000-0000-4000-8000-000000000001"},
-         "properties": {
-             "vmId": "0b5d-worker", "hardwareProfile": {"vmSize": "Standard_D4s_v5"},
-             "securityProfile": {"encryptionAtHost": True},
-             "storageProfile": {
-                 "imageReference": {"id": rid(s, "rg-app", "Microsoft.Compute", "galleries", "g1")},
-                 "osDisk": {"name": "vm-worker_OsDisk", "osType": "Linux", "createOption": "FromImage",
-                            "managedDisk": {"id": disk_worker, "diskEncryptionSet": {"id": des}}},
-                 "dataDisks": []},
-             "networkProfile": {"networkInterfaces": [{"id": nic_db}]},
-             "osProfile": {"computerName": "vm-worker", "adminUsername": "azureuser",
-                           "linuxConfiguration": {"disablePasswordAuthentication": True}},
-             "instanceView": {"statuses": [{"code": "PowerState/deallocated"}]},
-             "timeCreated": "2026-02-01T08:30:00Z", "provisioningState": "Succeeded"}})
-    add({"id": disk_web, "name": "vm-web_OsDisk", "location": "eastus", "type": "Microsoft.Compute/disks",
-         "managedBy": rid(s, "rg-app", "Microsoft.Compute", "virtualMachines", "vm-web"),
-         "properties": {"diskSizeGB": 30, "diskState": "Attached", "publicNetworkAccess": "Enabled",
-                        "networkAccessPolicy": "AllowAll",
-                        "encryption": {"type": "EncryptionAtRestWithPlatformKey"},
-                        "timeCreated": "2026-01-05T10:00:00Z"}})
-    add({"id": disk_worker, "name": "vm-worker_OsDisk", "location": "eastus", "type": "Microsoft.Compute/disks",
-         "managedBy": rid(s, "rg-app", "Microsoft.Compute", "virtualMachines", "vm-worker"),
-         "properties": {"diskSizeGB": 64, "diskState": "Reserved", "publicNetworkAccess": "Disabled",
-                        "networkAccessPolicy": "DenyAll",
-                        "encryption": {"type": "EncryptionAtRestWithCustomerKey", "diskEncryptionSetId": des},
-                        "timeCreated": "2026-02-01T08:30:00Z"}})
-    add({"id": rid(s, "rg-app", "Microsoft.Compute", "snapshots", "snap-web"), "name": "snap-web",
-         "location": "eastus", "type": "Microsoft.Compute/snapshots",
-         "properties": {"creationData": {"createOption": "Copy", "sourceResourceId": disk_web},
-                        "diskSizeGB": 30, "publicNetworkAccess": "Enabled", "networkAccessPolicy": "AllowAll",
-                        "encryption": {"type": "EncryptionAtRestWithPlatformKey"},
-                        "timeCreated": "2026-03-01T00:00:00Z"}})
-    add({"id": rid(s, "rg-app", "Microsoft.Compute", "snapshots", "snap-worker"), "name": "snap-worker",
-         "location": "eastus", "type": "Microsoft.Compute/snapshots",
-         "properties": {"creationData": {"createOption": "Copy", "sourceResourceId": disk_worker},
-                        "diskSizeGB": 64, "publicNetworkAccess": "Disabled", "networkAccessPolicy": "DenyAll",
-                        "encryption": {"type": "EncryptionAtRestWithCustomerKey", "diskEncryptionSetId": des},
-                        "timeCreated": "2026-03-02T00:00:00Z"}})
+    add(
+        {
+            "id": rid(s, "rg-app", "Microsoft.Compute", "virtualMachines", "vm-web"),
+            "name": "vm-web",
+            "location": "eastus",
+            "type": "Microsoft.Compute/virtualMachines",
+            "tags": {"role": "web"},
+            "properties": {
+                "vmId": "0b5d-web",
+                "hardwareProfile": {"vmSize": "Standard_B2s"},
+                "storageProfile": {
+                    "imageReference": {
+                        "publisher": "Canonical",
+                        "offer": "ubuntu-24_04-lts",
+                        "sku": "server",
+                        "version": "latest",
+                    },
+                    "osDisk": {
+                        "name": "vm-web_OsDisk",
+                        "osType": "Linux",
+                        "createOption": "FromImage",
+                        "managedDisk": {"id": disk_web},
+                    },
+                    "dataDisks": [],
+                },
+                "networkProfile": {"networkInterfaces": [{"id": nic_web}]},
+                "osProfile": {
+                    "computerName": "vm-web",
+                    "adminUsername": "azureuser",
+                    "linuxConfiguration": {"disablePasswordAuthentication": False},
+                },
+                "instanceView": {"statuses": [{"code": "PowerState/running"}]},
+                "timeCreated": "2026-01-05T10:00:00Z",
+                "provisioningState": "Succeeded",
+            },
+        }
+    )
+    add(
+        {
+            "id": rid(s, "rg-app", "Microsoft.Compute", "virtualMachines", "vm-worker"),
+            "name": "vm-worker",
+            "location": "eastus",
+            "type": "Microsoft.Compute/virtualMachines",
+            "identity": {"type": "SystemAssigned", "principalId": "5e1f0000-0000-4000-8000-000000000001"},
+            "properties": {
+                "vmId": "0b5d-worker",
+                "hardwareProfile": {"vmSize": "Standard_D4s_v5"},
+                "securityProfile": {"encryptionAtHost": True},
+                "storageProfile": {
+                    "imageReference": {"id": rid(s, "rg-app", "Microsoft.Compute", "galleries", "g1")},
+                    "osDisk": {
+                        "name": "vm-worker_OsDisk",
+                        "osType": "Linux",
+                        "createOption": "FromImage",
+                        "managedDisk": {"id": disk_worker, "diskEncryptionSet": {"id": des}},
+                    },
+                    "dataDisks": [],
+                },
+                "networkProfile": {"networkInterfaces": [{"id": nic_db}]},
+                "osProfile": {
+                    "computerName": "vm-worker",
+                    "adminUsername": "azureuser",
+                    "linuxConfiguration": {"disablePasswordAuthentication": True},
+                },
+                "instanceView": {"statuses": [{"code": "PowerState/deallocated"}]},
+                "timeCreated": "2026-02-01T08:30:00Z",
+                "provisioningState": "Succeeded",
+            },
+        }
+    )
+    add(
+        {
+            "id": disk_web,
+            "name": "vm-web_OsDisk",
+            "location": "eastus",
+            "type": "Microsoft.Compute/disks",
+            "managedBy": rid(s, "rg-app", "Microsoft.Compute", "virtualMachines", "vm-web"),
+            "properties": {
+                "diskSizeGB": 30,
+                "diskState": "Attached",
+                "publicNetworkAccess": "Enabled",
+                "networkAccessPolicy": "AllowAll",
+                "encryption": {"type": "EncryptionAtRestWithPlatformKey"},
+                "timeCreated": "2026-01-05T10:00:00Z",
+            },
+        }
+    )
+    add(
+        {
+            "id": disk_worker,
+            "name": "vm-worker_OsDisk",
+            "location": "eastus",
+            "type": "Microsoft.Compute/disks",
+            "managedBy": rid(s, "rg-app", "Microsoft.Compute", "virtualMachines", "vm-worker"),
+            "properties": {
+                "diskSizeGB": 64,
+                "diskState": "Reserved",
+                "publicNetworkAccess": "Disabled",
+                "networkAccessPolicy": "DenyAll",
+                "encryption": {"type": "EncryptionAtRestWithCustomerKey", "diskEncryptionSetId": des},
+                "timeCreated": "2026-02-01T08:30:00Z",
+            },
+        }
+    )
+    add(
+        {
+            "id": rid(s, "rg-app", "Microsoft.Compute", "snapshots", "snap-web"),
+            "name": "snap-web",
+            "location": "eastus",
+            "type": "Microsoft.Compute/snapshots",
+            "properties": {
+                "creationData": {"createOption": "Copy", "sourceResourceId": disk_web},
+                "diskSizeGB": 30,
+                "publicNetworkAccess": "Enabled",
+                "networkAccessPolicy": "AllowAll",
+                "encryption": {"type": "EncryptionAtRestWithPlatformKey"},
+                "timeCreated": "2026-03-01T00:00:00Z",
+            },
+        }
+    )
+    add(
+        {
+            "id": rid(s, "rg-app", "Microsoft.Compute", "snapshots", "snap-worker"),
+            "name": "snap-worker",
+            "location": "eastus",
+            "type": "Microsoft.Compute/snapshots",
+            "properties": {
+                "creationData": {"createOption": "Copy", "sourceResourceId": disk_worker},
+                "diskSizeGB": 64,
+                "publicNetworkAccess": "Disabled",
+                "networkAccessPolicy": "DenyAll",
+                "encryption": {"type": "EncryptionAtRestWithCustomerKey", "diskEncryptionSetId": des},
+                "timeCreated": "2026-03-02T00:00:00Z",
+            },
+        }
+    )
 
     # --- storage
     st_pub = rid(s, "rg-data", "Microsoft.Storage", "storageAccounts", "stpublicdata")
     st_priv = rid(s, "rg-data", "Microsoft.Storage", "storageAccounts", "stprivatelogs")
-    add({"id": st_pub, "name": "stpublicdata", "location": "westeurope", "type": "Microsoft.Storage/storageAccounts",
-         "kind": "StorageV2", "sku": {"name": "Standard_LRS", "tier": "Standard"},
-         "properties": {"allowBlobPublicAccess": True, "supportsHttpsTrafficOnly": False, "minimumTlsVersion": "TLS1_0",
-                        "publicNetworkAccess": "Enabled", "networkAcls": {"defaultAction": "Allow", "bypass": "None"},
-                        "encryption": {"keySource": "Microsoft.Storage",
-                                       "services": {"blob": {"enabled": True}}},
-                        "allowSharedKeyAccess": True, "creationTime": "2025-11-01T00:00:00Z"}})
-    add({"id": st_priv, "name": "stprivatelogs", "location": "westeurope", "type": "Microsoft.Storage/storageAccounts",
-         "kind": "StorageV2", "sku": {"name": "Standard_GRS", "tier": "Standard"},
-         "properties": {"allowBlobPublicAccess": False, "supportsHttpsTrafficOnly": True, "minimumTlsVersion": "TLS1_2",
-                        "publicNetworkAccess": "Disabled",
-                        "networkAcls": {"defaultAction": "Deny", "bypass": "AzureServices",
-                                        "ipRules": [{"value": "203.0.113.0/24", "action": "Allow"}]},
-                        "encryption": {"keySource": "Microsoft.Keyvault", "requireInfrastructureEncryption": True,
-                                       "keyvaultproperties": {"keyvaulturi": "https://kv-strict.vault.azure.net/",
-                                                              "keyname": "storage-cmk"}},
-                        "allowSharedKeyAccess": False, "creationTime": "2025-11-02T00:00:00Z"}})
+    add(
+        {
+            "id": st_pub,
+            "name": "stpublicdata",
+            "location": "westeurope",
+            "type": "Microsoft.Storage/storageAccounts",
+            "kind": "StorageV2",
+            "sku": {"name": "Standard_LRS", "tier": "Standard"},
+            "properties": {
+                "allowBlobPublicAccess": True,
+                "supportsHttpsTrafficOnly": False,
+                "minimumTlsVersion": "TLS1_0",
+                "publicNetworkAccess": "Enabled",
+                "networkAcls": {"defaultAction": "Allow", "bypass": "None"},
+                "encryption": {"keySource": "Microsoft.Storage", "services": {"blob": {"enabled": True}}},
+                "allowSharedKeyAccess": True,
+                "creationTime": "2025-11-01T00:00:00Z",
+            },
+        }
+    )
+    add(
+        {
+            "id": st_priv,
+            "name": "stprivatelogs",
+            "location": "westeurope",
+            "type": "Microsoft.Storage/storageAccounts",
+            "kind": "StorageV2",
+            "sku": {"name": "Standard_GRS", "tier": "Standard"},
+            "properties": {
+                "allowBlobPublicAccess": False,
+                "supportsHttpsTrafficOnly": True,
+                "minimumTlsVersion": "TLS1_2",
+                "publicNetworkAccess": "Disabled",
+                "networkAcls": {
+                    "defaultAction": "Deny",
+                    "bypass": "AzureServices",
+                    "ipRules": [{"value": "203.0.113.0/24", "action": "Allow"}],
+                },
+                "encryption": {
+                    "keySource": "Microsoft.Keyvault",
+                    "requireInfrastructureEncryption": True,
+                    "keyvaultproperties": {
+                        "keyvaulturi": "https://kv-strict.vault.azure.net/",
+                        "keyname": "storage-cmk",
+                    },
+                },
+                "allowSharedKeyAccess": False,
+                "creationTime": "2025-11-02T00:00:00Z",
+            },
+        }
+    )
     for account, versioning in ((st_pub, False), (st_priv, True)):
-        add({"id": f"{account}/blobServices/default", "name": "default",
-             "type": "Microsoft.Storage/storageAccounts/blobServices",
-             "properties": {"isVersioningEnabled": versioning, "deleteRetentionPolicy": {"enabled": versioning}}})
-    add({"id": f"{st_pub}/blobServices/default/containers/images", "name": "images",
-         "type": "Microsoft.Storage/storageAccounts/blobServices/containers",
-         "properties": {"publicAccess": "Container"}})
-    add({"id": f"{st_pub}/blobServices/default/containers/thumbs", "name": "thumbs",
-         "type": "Microsoft.Storage/storageAccounts/blobServices/containers", "properties": {"publicAccess": "Blob"}})
-    add({"id": f"{st_pub}/blobServices/default/containers/internal", "name": "internal",
-         "type": "Microsoft.Storage/storageAccounts/blobServices/containers", "properties": {"publicAccess": "None"}})
-    add({"id": f"{st_priv}/blobServices/default/containers/logs", "name": "logs",
-         "type": "Microsoft.Storage/storageAccounts/blobServices/containers", "properties": {"publicAccess": "None"}})
-    add({"id": f"{st_priv}/blobServices/default/providers/microsoft.insights/diagnosticSettings/blob-logs",
-         "name": "blob-logs", "type": "Microsoft.Insights/diagnosticSettings",
-         "properties": {"workspaceId": "ws", "logs": [
-             {"category": "StorageRead", "enabled": True}, {"category": "StorageWrite", "enabled": True},
-             {"category": "StorageDelete", "enabled": True}]}})
+        add(
+            {
+                "id": f"{account}/blobServices/default",
+                "name": "default",
+                "type": "Microsoft.Storage/storageAccounts/blobServices",
+                "properties": {"isVersioningEnabled": versioning, "deleteRetentionPolicy": {"enabled": versioning}},
+            }
+        )
+    add(
+        {
+            "id": f"{st_pub}/blobServices/default/containers/images",
+            "name": "images",
+            "type": "Microsoft.Storage/storageAccounts/blobServices/containers",
+            "properties": {"publicAccess": "Container"},
+        }
+    )
+    add(
+        {
+            "id": f"{st_pub}/blobServices/default/containers/thumbs",
+            "name": "thumbs",
+            "type": "Microsoft.Storage/storageAccounts/blobServices/containers",
+            "properties": {"publicAccess": "Blob"},
+        }
+    )
+    add(
+        {
+            "id": f"{st_pub}/blobServices/default/containers/internal",
+            "name": "internal",
+            "type": "Microsoft.Storage/storageAccounts/blobServices/containers",
+            "properties": {"publicAccess": "None"},
+        }
+    )
+    add(
+        {
+            "id": f"{st_priv}/blobServices/default/containers/logs",
+            "name": "logs",
+            "type": "Microsoft.Storage/storageAccounts/blobServices/containers",
+            "properties": {"publicAccess": "None"},
+        }
+    )
+    add(
+        {
+            "id": f"{st_priv}/blobServices/default/providers/microsoft.insights/diagnosticSettings/blob-logs",
+            "name": "blob-logs",
+            "type": "Microsoft.Insights/diagnosticSettings",
+            "properties": {
+                "workspaceId": "ws",
+                "logs": [
+                    {"category": "StorageRead", "enabled": True},
+                    {"category": "StorageWrite", "enabled": True},
+                    {"category": "StorageDelete", "enabled": True},
+                ],
+            },
+        }
+    )
 
     # --- key vaults and keys
     kv_lax = rid(s, "rg-data", "Microsoft.KeyVault", "vaults", "kv-lax")
     kv_strict = rid(s, "rg-data", "Microsoft.KeyVault", "vaults", "kv-strict")
-    add({"id": kv_lax, "name": "kv-lax", "location": "westeurope", "type": "Microsoft.KeyVault/vaults",
-         "properties": {"tenantId": TENANT_ID, "sku": {"family": "A", "name": "standard"},
-                        "vaultUri": "https://kv-lax.vault.azure.net/", "enableSoftDelete": False,
-                        "enableRbacAuthorization": False, "publicNetworkAccess": "Enabled",
-                        "accessPolicies": [{"tenantId": TENANT_ID, "objectId": "o1",
-                                            "permissions": {"keys": ["all"], "secrets": ["all"]}}]}})
-    add({"id": kv_strict, "name": "kv-strict", "location": "westeurope", "type": "Microsoft.KeyVault/vaults",
-         "properties": {"tenantId": TENANT_ID, "sku": {"family": "A", "name": "premium"},
-                        "vaultUri": "https://kv-strict.vault.azure.net/", "enableSoftDelete": True,
-                        "softDeleteRetentionInDays": 90, "enablePurgeProtection": True,
-                        "enableRbacAuthorization": True, "publicNetworkAccess": "Disabled",
-                        "networkAcls": {"defaultAction": "Deny", "bypass": "AzureServices",
-                                        "ipRules": [{"value": "203.0.113.0/24"}], "virtualNetworkRules": []},
-                        "accessPolicies": []}})
-    add({"id": f"{kv_lax}/keys/legacy-key", "name": "legacy-key", "location": "westeurope",
-         "type": "Microsoft.KeyVault/vaults/keys",
-         "properties": {"kty": "RSA", "keySize": 2048, "keyOps": ["encrypt", "decrypt"],
-                        "attributes": {"enabled": True, "created": 1735689600, "updated": 1735689600},
-                        "keyUri": "https://kv-lax.vault.azure.net/keys/legacy-key"}})
-    add({"id": f"{kv_strict}/keys/storage-cmk", "name": "storage-cmk", "location": "westeurope",
-         "type": "Microsoft.KeyVault/vaults/keys",
-         "properties": {"kty": "RSA-HSM", "keySize": 3072, "keyOps": ["wrapKey", "unwrapKey"],
-                        "attributes": {"enabled": True, "created": 1735689600, "exp": 1830297600},
-                        "rotationPolicy": {"lifetimeActions": [
-                            {"trigger": {"timeAfterCreate": "P90D"}, "action": {"type": "rotate"}}],
-                            "attributes": {"expiryTime": "P1Y"}},
-                        "keyUri": "https://kv-strict.vault.azure.net/keys/storage-cmk"}})
+    add(
+        {
+            "id": kv_lax,
+            "name": "kv-lax",
+            "location": "westeurope",
+            "type": "Microsoft.KeyVault/vaults",
+            "properties": {
+                "tenantId": TENANT_ID,
+                "sku": {"family": "A", "name": "standard"},
+                "vaultUri": "https://kv-lax.vault.azure.net/",
+                "enableSoftDelete": False,
+                "enableRbacAuthorization": False,
+                "publicNetworkAccess": "Enabled",
+                "accessPolicies": [
+                    {"tenantId": TENANT_ID, "objectId": "o1", "permissions": {"keys": ["all"], "secrets": ["all"]}}
+                ],
+            },
+        }
+    )
+    add(
+        {
+            "id": kv_strict,
+            "name": "kv-strict",
+            "location": "westeurope",
+            "type": "Microsoft.KeyVault/vaults",
+            "properties": {
+                "tenantId": TENANT_ID,
+                "sku": {"family": "A", "name": "premium"},
+                "vaultUri": "https://kv-strict.vault.azure.net/",
+                "enableSoftDelete": True,
+                "softDeleteRetentionInDays": 90,
+                "enablePurgeProtection": True,
+                "enableRbacAuthorization": True,
+                "publicNetworkAccess": "Disabled",
+                "networkAcls": {
+                    "defaultAction": "Deny",
+                    "bypass": "AzureServices",
+                    "ipRules": [{"value": "203.0.113.0/24"}],
+                    "virtualNetworkRules": [],
+                },
+                "accessPolicies": [],
+            },
+        }
+    )
+    add(
+        {
+            "id": f"{kv_lax}/keys/legacy-key",
+            "name": "legacy-key",
+            "location": "westeurope",
+            "type": "Microsoft.KeyVault/vaults/keys",
+            "properties": {
+                "kty": "RSA",
+                "keySize": 2048,
+                "keyOps": ["encrypt", "decrypt"],
+                "attributes": {"enabled": True, "created": 1735689600, "updated": 1735689600},
+                "keyUri": "https://kv-lax.vault.azure.net/keys/legacy-key",
+            },
+        }
+    )
+    add(
+        {
+            "id": f"{kv_strict}/keys/storage-cmk",
+            "name": "storage-cmk",
+            "location": "westeurope",
+            "type": "Microsoft.KeyVault/vaults/keys",
+            "properties": {
+                "kty": "RSA-HSM",
+                "keySize": 3072,
+                "keyOps": ["wrapKey", "unwrapKey"],
+                "attributes": {"enabled": True, "created": 1735689600, "exp": 1830297600},
+                "rotationPolicy": {
+                    "lifetimeActions": [{"trigger": {"timeAfterCreate": "P90D"}, "action": {"type": "rotate"}}],
+                    "attributes": {"expiryTime": "P1Y"},
+                },
+                "keyUri": "https://kv-strict.vault.azure.net/keys/storage-cmk",
+            },
+        }
+    )
 
     # --- SQL
     sql_open = rid(s, "rg-data", "Microsoft.Sql", "servers", "sql-open")
     sql_closed = rid(s, "rg-data", "Microsoft.Sql", "servers", "sql-closed")
-    add({"id": sql_open, "name": "sql-open", "location": "westeurope", "type": "Microsoft.Sql/servers",
-         "kind": "v12.0",
-         "properties": {"version": "12.0", "administratorLogin": "sqladmin", "publicNetworkAccess": "Enabled",
-                        "minimalTlsVersion": "1.0", "fullyQualifiedDomainName": "sql-open.database.windows.net",
-                        "state": "Ready"}})
-    add({"id": sql_closed, "name": "sql-closed", "location": "westeurope", "type": "Microsoft.Sql/servers",
-         "kind": "v12.0", "identity": {"type": "SystemAssigned"},
-         "properties": {"version": "12.0", "administratorLogin": "sqladmin", "publicNetworkAccess": "Disabled",
-                        "minimalTlsVersion": "1.2", "fullyQualifiedDomainName": "sql-closed.database.windows.net",
-                        "state": "Ready"}})
-    add({"id": f"{sql_open}/firewallRules/AllowAll", "name": "AllowAll", "type": "Microsoft.Sql/servers/firewallRules",
-         "properties": {"startIpAddress": "0.0.0.0", "endIpAddress": "255.255.255.255"}})
-    add({"id": f"{sql_open}/firewallRules/AllowAllWindowsAzureIps", "name": "AllowAllWindowsAzureIps",
-         "type": "Microsoft.Sql/servers/firewallRules",
-         "properties": {"startIpAddress": "0.0.0.0", "endIpAddress": "0.0.0.0"}})
-    add({"id": f"{sql_closed}/firewallRules/office", "name": "office", "type": "Microsoft.Sql/servers/firewallRules",
-         "properties": {"startIpAddress": "203.0.113.0", "endIpAddress": "203.0.113.255"}})
-    add({"id": f"{sql_open}/auditingSettings/default", "name": "default",
-         "type": "Microsoft.Sql/servers/auditingSettings", "properties": {"state": "Disabled", "retentionDays": 0}})
-    add({"id": f"{sql_closed}/auditingSettings/default", "name": "default",
-         "type": "Microsoft.Sql/servers/auditingSettings",
-         "properties": {"state": "Enabled", "retentionDays": 120, "isAzureMonitorTargetEnabled": True}})
-    add({"id": f"{sql_closed}/administrators/ActiveDirectory", "name": "ActiveDirectory",
-         "type": "Microsoft.Sql/servers/administrators",
-         "properties": {"administratorType": "ActiveDirectory", "login": "dba-group", "sid": "5e1f0000-aaaa",
-                        "tenantId": TENANT_ID}})
+    add(
+        {
+            "id": sql_open,
+            "name": "sql-open",
+            "location": "westeurope",
+            "type": "Microsoft.Sql/servers",
+            "kind": "v12.0",
+            "properties": {
+                "version": "12.0",
+                "administratorLogin": "sqladmin",
+                "publicNetworkAccess": "Enabled",
+                "minimalTlsVersion": "1.0",
+                "fullyQualifiedDomainName": "sql-open.database.windows.net",
+                "state": "Ready",
+            },
+        }
+    )
+    add(
+        {
+            "id": sql_closed,
+            "name": "sql-closed",
+            "location": "westeurope",
+            "type": "Microsoft.Sql/servers",
+            "kind": "v12.0",
+            "identity": {"type": "SystemAssigned"},
+            "properties": {
+                "version": "12.0",
+                "administratorLogin": "sqladmin",
+                "publicNetworkAccess": "Disabled",
+                "minimalTlsVersion": "1.2",
+                "fullyQualifiedDomainName": "sql-closed.database.windows.net",
+                "state": "Ready",
+            },
+        }
+    )
+    add(
+        {
+            "id": f"{sql_open}/firewallRules/AllowAll",
+            "name": "AllowAll",
+            "type": "Microsoft.Sql/servers/firewallRules",
+            "properties": {"startIpAddress": "0.0.0.0", "endIpAddress": "255.255.255.255"},
+        }
+    )
+    add(
+        {
+            "id": f"{sql_open}/firewallRules/AllowAllWindowsAzureIps",
+            "name": "AllowAllWindowsAzureIps",
+            "type": "Microsoft.Sql/servers/firewallRules",
+            "properties": {"startIpAddress": "0.0.0.0", "endIpAddress": "0.0.0.0"},
+        }
+    )
+    add(
+        {
+            "id": f"{sql_closed}/firewallRules/office",
+            "name": "office",
+            "type": "Microsoft.Sql/servers/firewallRules",
+            "properties": {"startIpAddress": "203.0.113.0", "endIpAddress": "203.0.113.255"},
+        }
+    )
+    add(
+        {
+            "id": f"{sql_open}/auditingSettings/default",
+            "name": "default",
+            "type": "Microsoft.Sql/servers/auditingSettings",
+            "properties": {"state": "Disabled", "retentionDays": 0},
+        }
+    )
+    add(
+        {
+            "id": f"{sql_closed}/auditingSettings/default",
+            "name": "default",
+            "type": "Microsoft.Sql/servers/auditingSettings",
+            "properties": {"state": "Enabled", "retentionDays": 120, "isAzureMonitorTargetEnabled": True},
+        }
+    )
+    add(
+        {
+            "id": f"{sql_closed}/administrators/ActiveDirectory",
+            "name": "ActiveDirectory",
+            "type": "Microsoft.Sql/servers/administrators",
+            "properties": {
+                "administratorType": "ActiveDirectory",
+                "login": "dba-group",
+                "sid": "5e1f0000-aaaa",
+                "tenantId": TENANT_ID,
+            },
+        }
+    )
     for server, db, tde, retention in ((sql_open, "appdb", "Disabled", 7), (sql_closed, "ledger", "Enabled", 35)):
-        add({"id": f"{server}/databases/{db}", "name": db, "location": "westeurope",
-             "type": "Microsoft.Sql/servers/databases", "sku": {"name": "S0", "tier": "Standard"},
-             "properties": {"status": "Online", "zoneRedundant": retention > 7, "collation": "SQL_Latin1_General"}})
-        add({"id": f"{server}/databases/{db}/transparentDataEncryption/current", "name": "current",
-             "type": "Microsoft.Sql/servers/databases/transparentDataEncryption", "properties": {"state": tde}})
-        add({"id": f"{server}/databases/{db}/backupShortTermRetentionPolicies/default", "name": "default",
-             "type": "Microsoft.Sql/servers/databases/backupShortTermRetentionPolicies",
-             "properties": {"retentionDays": retention}})
-    add({"id": f"{sql_open}/databases/master", "name": "master", "location": "westeurope",
-         "type": "Microsoft.Sql/servers/databases", "properties": {"status": "Online"}})
+        add(
+            {
+                "id": f"{server}/databases/{db}",
+                "name": db,
+                "location": "westeurope",
+                "type": "Microsoft.Sql/servers/databases",
+                "sku": {"name": "S0", "tier": "Standard"},
+                "properties": {"status": "Online", "zoneRedundant": retention > 7, "collation": "SQL_Latin1_General"},
+            }
+        )
+        add(
+            {
+                "id": f"{server}/databases/{db}/transparentDataEncryption/current",
+                "name": "current",
+                "type": "Microsoft.Sql/servers/databases/transparentDataEncryption",
+                "properties": {"state": tde},
+            }
+        )
+        add(
+            {
+                "id": f"{server}/databases/{db}/backupShortTermRetentionPolicies/default",
+                "name": "default",
+                "type": "Microsoft.Sql/servers/databases/backupShortTermRetentionPolicies",
+                "properties": {"retentionDays": retention},
+            }
+        )
+    add(
+        {
+            "id": f"{sql_open}/databases/master",
+            "name": "master",
+            "location": "westeurope",
+            "type": "Microsoft.Sql/servers/databases",
+            "properties": {"status": "Online"},
+        }
+    )
 
     # --- App Service
     for name, https, tls, ftps in (("app-legacy", False, "1.0", "AllAllowed"), ("app-modern", True, "1.2", "Disabled")):
         site = rid(s, "rg-app", "Microsoft.Web", "sites", name)
-        add({"id": site, "name": name, "location": "eastus", "type": "Microsoft.Web/sites", "kind": "app,linux",
-             "properties": {"state": "Running", "httpsOnly": https, "defaultHostName": f"{name}.azurewebsites.net",
-                            "clientCertEnabled": https, "publicNetworkAccess": "Enabled"}})
-        add({"id": f"{site}/config/web", "name": "web", "type": "Microsoft.Web/sites/config",
-             "properties": {"minTlsVersion": tls, "ftpsState": ftps, "http20Enabled": https,
-                            "linuxFxVersion": "PYTHON|3.12", "remoteDebuggingEnabled": not https}})
+        add(
+            {
+                "id": site,
+                "name": name,
+                "location": "eastus",
+                "type": "Microsoft.Web/sites",
+                "kind": "app,linux",
+                "properties": {
+                    "state": "Running",
+                    "httpsOnly": https,
+                    "defaultHostName": f"{name}.azurewebsites.net",
+                    "clientCertEnabled": https,
+                    "publicNetworkAccess": "Enabled",
+                },
+            }
+        )
+        add(
+            {
+                "id": f"{site}/config/web",
+                "name": "web",
+                "type": "Microsoft.Web/sites/config",
+                "properties": {
+                    "minTlsVersion": tls,
+                    "ftpsState": ftps,
+                    "http20Enabled": https,
+                    "linuxFxVersion": "PYTHON|3.12",
+                    "remoteDebuggingEnabled": not https,
+                },
+            }
+        )
 
     # --- AKS
-    add({"id": rid(s, "rg-app", "Microsoft.ContainerService", "managedClusters", "aks-open"), "name": "aks-open",
-         "location": "eastus", "type": "Microsoft.ContainerService/managedClusters",
-         "properties": {"kubernetesVersion": "1.29.2", "enableRBAC": False, "fqdn": "aks-open.hcp.eastus.azmk8s.io",
-                        "networkProfile": {"networkPlugin": "kubenet"},
-                        "apiServerAccessProfile": {"enablePrivateCluster": False}, "addonProfiles": {}}})
-    add({"id": rid(s, "rg-app", "Microsoft.ContainerService", "managedClusters", "aks-private"),
-         "name": "aks-private", "location": "eastus", "type": "Microsoft.ContainerService/managedClusters",
-         "properties": {"kubernetesVersion": "1.31.1", "enableRBAC": True,
-                        "aadProfile": {"managed": True, "enableAzureRBAC": True},
-                        "networkProfile": {"networkPlugin": "azure", "networkPolicy": "calico"},
-                        "apiServerAccessProfile": {"enablePrivateCluster": True},
-                        "addonProfiles": {"omsagent": {"enabled": True, "config": {}}}}})
+    add(
+        {
+            "id": rid(s, "rg-app", "Microsoft.ContainerService", "managedClusters", "aks-open"),
+            "name": "aks-open",
+            "location": "eastus",
+            "type": "Microsoft.ContainerService/managedClusters",
+            "properties": {
+                "kubernetesVersion": "1.29.2",
+                "enableRBAC": False,
+                "fqdn": "aks-open.hcp.eastus.azmk8s.io",
+                "networkProfile": {"networkPlugin": "kubenet"},
+                "apiServerAccessProfile": {"enablePrivateCluster": False},
+                "addonProfiles": {},
+            },
+        }
+    )
+    add(
+        {
+            "id": rid(s, "rg-app", "Microsoft.ContainerService", "managedClusters", "aks-private"),
+            "name": "aks-private",
+            "location": "eastus",
+            "type": "Microsoft.ContainerService/managedClusters",
+            "properties": {
+                "kubernetesVersion": "1.31.1",
+                "enableRBAC": True,
+                "aadProfile": {"managed": True, "enableAzureRBAC": True},
+                "networkProfile": {"networkPlugin": "azure", "networkPolicy": "calico"},
+                "apiServerAccessProfile": {"enablePrivateCluster": True},
+                "addonProfiles": {"omsagent": {"enabled": True, "config": {}}},
+            },
+        }
+    )
 
     # --- authorization
     auth = f"/subscriptions/{s}/providers/Microsoft.Authorization"
     owner = "/providers/Microsoft.Authorization/roleDefinitions/8e3af657-a8ff-443c-a75c-2fe8c4bcb635"
-    add({"id": f"{auth}/roleDefinitions/c0ffee00-0000-4000-8000-000000000001", "name": "c0ffee00-0000-4000-8000-000000000001",
-         "type": "Microsoft.Authorization/roleDefinitions",
-         "properties": {"roleName": "Everything Operator", "type": "CustomRole", "description": "too broad",
-                        "assignableScopes": [f"/subscriptions/{s}"],
-                        "permissions": [{"actions": ["*"], "notActions": [], "dataActions": [], "notDataActions": []}]}})
-    add({"id": f"{auth}/roleDefinitions/c0ffee00-0000-4000-8000-000000000002", "name": "c0ffee00-0000-4000-8000-000000000002",
-         "type": "Microsoft.Authorization/roleDefinitions",
-         "properties": {"roleName": "VM Restarter", "type": "CustomRole",
-                        "assignableScopes": [f"/subscriptions/{s}/resourceGroups/rg-app"],
-                        "permissions": [{"actions": ["Microsoft.Compute/virtualMachines/restart/action",
-                                                     "Microsoft.Compute/virtualMachines/read"], "notActions": []}]}})
-    add({"id": f"{auth}/roleDefinitions/acdd72a7-3385-48ef-bd42-f606fba81ae7", "name": "acdd72a7-3385-48ef-bd42-f606fba81ae7",
-         "type": "Microsoft.Authorization/roleDefinitions",
-         "properties": {"roleName": "Reader", "type": "BuiltInRole", "assignableScopes": ["/"],
-                        "permissions": [{"actions": ["*/read"], "notActions": []}]}})
-    add({"id": f"{auth}/roleAssignments/ra-owner-user", "name": "ra-owner-user",
-         "type": "Microsoft.Authorization/roleAssignments",
-         "properties": {"roleDefinitionId": f"/subscriptions/{s}{owner}", "principalId": "u-1",
-                        "principalType": "User", "scope": f"/subscriptions/{s}"}})
-    add({"id": f"{auth}/roleAssignments/ra-custom-sp", "name": "ra-custom-sp",
-         "type": "Microsoft.Authorization/roleAssignments",
-         "properties": {"roleDefinitionId": f"{auth}/roleDefinitions/c0ffee00-0000-4000-8000-000000000001",
-                        "principalId": "sp-1", "principalType": "ServicePrincipal", "scope": f"/subscriptions/{s}"}})
+    add(
+        {
+            "id": f"{auth}/roleDefinitions/c0ffee00-0000-4000-8000-000000000001",
+            "name": "c0ffee00-0000-4000-8000-000000000001",
+            "type": "Microsoft.Authorization/roleDefinitions",
+            "properties": {
+                "roleName": "Everything Operator",
+                "type": "CustomRole",
+                "description": "too broad",
+                "assignableScopes": [f"/subscriptions/{s}"],
+                "permissions": [{"actions": ["*"], "notActions": [], "dataActions": [], "notDataActions": []}],
+            },
+        }
+    )
+    add(
+        {
+            "id": f"{auth}/roleDefinitions/c0ffee00-0000-4000-8000-000000000002",
+            "name": "c0ffee00-0000-4000-8000-000000000002",
+            "type": "Microsoft.Authorization/roleDefinitions",
+            "properties": {
+                "roleName": "VM Restarter",
+                "type": "CustomRole",
+                "assignableScopes": [f"/subscriptions/{s}/resourceGroups/rg-app"],
+                "permissions": [
+                    {
+                        "actions": [
+                            "Microsoft.Compute/virtualMachines/restart/action",
+                            "Microsoft.Compute/virtualMachines/read",
+                        ],
+                        "notActions": [],
+                    }
+                ],
+            },
+        }
+    )
+    add(
+        {
+            "id": f"{auth}/roleDefinitions/acdd72a7-3385-48ef-bd42-f606fba81ae7",
+            "name": "acdd72a7-3385-48ef-bd42-f606fba81ae7",
+            "type": "Microsoft.Authorization/roleDefinitions",
+            "properties": {
+                "roleName": "Reader",
+                "type": "BuiltInRole",
+                "assignableScopes": ["/"],
+                "permissions": [{"actions": ["*/read"], "notActions": []}],
+            },
+        }
+    )
+    add(
+        {
+            "id": f"{auth}/roleAssignments/ra-owner-user",
+            "name": "ra-owner-user",
+            "type": "Microsoft.Authorization/roleAssignments",
+            "properties": {
+                "roleDefinitionId": f"/subscriptions/{s}{owner}",
+                "principalId": "u-1",
+                "principalType": "User",
+                "scope": f"/subscriptions/{s}",
+            },
+        }
+    )
+    add(
+        {
+            "id": f"{auth}/roleAssignments/ra-custom-sp",
+            "name": "ra-custom-sp",
+            "type": "Microsoft.Authorization/roleAssignments",
+            "properties": {
+                "roleDefinitionId": f"{auth}/roleDefinitions/c0ffee00-0000-4000-8000-000000000001",
+                "principalId": "sp-1",
+                "principalType": "ServicePrincipal",
+                "scope": f"/subscriptions/{s}",
+            },
+        }
+    )
 
     # --- activity log diagnostic settings
-    add({"id": f"/subscriptions/{s}/providers/microsoft.insights/diagnosticSettings/activity-to-la",
-         "name": "activity-to-la", "type": "Microsoft.Insights/diagnosticSettings",
-         "properties": {"workspaceId": "/subscriptions/x/resourceGroups/y/providers/Microsoft.OperationalInsights/"
-                        "workspaces/la", "logs": [
-                            {"category": "Administrative", "enabled": True},
-                            {"category": "Security", "enabled": True},
-                            {"category": "Policy", "enabled": False},
-                            {"category": "Alert", "enabled": True}]}})
+    add(
+        {
+            "id": f"/subscriptions/{s}/providers/microsoft.insights/diagnosticSettings/activity-to-la",
+            "name": "activity-to-la",
+            "type": "Microsoft.Insights/diagnosticSettings",
+            "properties": {
+                "workspaceId": "/subscriptions/x/resourceGroups/y/providers/Microsoft.OperationalInsights/"
+                "workspaces/la",
+                "logs": [
+                    {"category": "Administrative", "enabled": True},
+                    {"category": "Security", "enabled": True},
+                    {"category": "Policy", "enabled": False},
+                    {"category": "Alert", "enabled": True},
+                ],
+            },
+        }
+    )
 
     # --- Defender for Cloud
     sec = f"/subscriptions/{s}/providers/Microsoft.Security"
-    for plan, tier in (("VirtualMachines", "Standard"), ("SqlServers", "Free"), ("StorageAccounts", "Standard"),
-                       ("KeyVaults", "Free")):
-        add({"id": f"{sec}/pricings/{plan}", "name": plan, "type": "Microsoft.Security/pricings",
-             "properties": {"pricingTier": tier}})
-    add({"id": f"{sec}/securityContacts/default", "name": "default", "type": "Microsoft.Security/securityContacts",
-         "properties": {"emails": "secops@example.com", "phone": "", "alertNotifications": {"state": "On"},
-                        "notificationsByRole": {"state": "On", "roles": ["Owner"]}}})
-    add({"id": f"{sec}/autoProvisioningSettings/default", "name": "default",
-         "type": "Microsoft.Security/autoProvisioningSettings", "properties": {"autoProvision": "Off"}})
+    for plan, tier in (
+        ("VirtualMachines", "Standard"),
+        ("SqlServers", "Free"),
+        ("StorageAccounts", "Standard"),
+        ("KeyVaults", "Free"),
+    ):
+        add(
+            {
+                "id": f"{sec}/pricings/{plan}",
+                "name": plan,
+                "type": "Microsoft.Security/pricings",
+                "properties": {"pricingTier": tier},
+            }
+        )
+    add(
+        {
+            "id": f"{sec}/securityContacts/default",
+            "name": "default",
+            "type": "Microsoft.Security/securityContacts",
+            "properties": {
+                "emails": "secops@example.com",
+                "phone": "",
+                "alertNotifications": {"state": "On"},
+                "notificationsByRole": {"state": "On", "roles": ["Owner"]},
+            },
+        }
+    )
+    add(
+        {
+            "id": f"{sec}/autoProvisioningSettings/default",
+            "name": "default",
+            "type": "Microsoft.Security/autoProvisioningSettings",
+            "properties": {"autoProvision": "Off"},
+        }
+    )
     return res
 
 
@@ -488,7 +1044,7 @@ class AzureFake:
 
     # --- control
     def fail(self, path: str, status: int, times: int = 1) -> None:
-        """Answer the next ``times`` requests whose path contains ``path`` (case-insensitive) with ``status``."""
+        """Answer the next ``times`` requests whose path+query contains ``path`` (case-insensitive) with ``status``."""
         with self._lock:
             self._failures.append([path.lower(), status, times])
 
@@ -578,7 +1134,10 @@ class AzureFake:
         else:
             ok = False
         if not ok:
-            return 401, {"error": "invalid_client", "error_description": "AADSTS7000215: Invalid client secret provided."}
+            return 401, {
+                "error": "invalid_client",
+                "error_description": "AADSTS7000215: Invalid client secret provided.",
+            }
         token = "fake-arm-token-" + uuid.uuid4().hex
         self._tokens[token] = (tenant, form["client_id"])
         return 200, {"token_type": "Bearer", "expires_in": 3599, "ext_expires_in": 3599, "access_token": token}
@@ -628,8 +1187,9 @@ class AzureFake:
             return 200, {"id": f"/subscriptions/{sub}", "subscriptionId": sub, **self.state["subscriptions"][sub]}
         if segments[2:] == ["locations"]:
             names = sorted({r["location"] for r in self._in_subscription(sub) if r.get("location")})
-            return 200, {"value": [{"name": n, "displayName": n, "id": f"/subscriptions/{sub}/locations/{n}"}
-                                   for n in names]}
+            return 200, {
+                "value": [{"name": n, "displayName": n, "id": f"/subscriptions/{sub}/locations/{n}"} for n in names]
+            }
         if segments[2:] == ["resources"]:  # the generic resource listing: every top-level resource
             items = [body for key, body in self.state["resources"].items() if self._top_level(key)]
             return 200, self._page(path, query, items)
@@ -711,22 +1271,27 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:  # noqa: N802 - http.server's naming
         url = urlsplit(self.path)
         self.fake.requests.append(("GET", self.path))
-        if self._injected(url.path):
+        if self._injected(self.path):
             return
         parts = [p for p in url.path.split("/") if p]
         if len(parts) >= 2 and parts[-2:] == ["v2.0", ".well-known"] or url.path.endswith("openid-configuration"):
             tenant = parts[0]
             if tenant not in self.fake.state["tenants"]:
-                self._send(400, {"error": "invalid_tenant", "error_description": f"AADSTS90002: Tenant '{tenant}' not found."})
+                self._send(
+                    400, {"error": "invalid_tenant", "error_description": f"AADSTS90002: Tenant '{tenant}' not found."}
+                )
                 return
             base = f"{self.fake.base_url}/{tenant}"
-            self._send(200, {
-                "issuer": f"{base}/v2.0",
-                "authorization_endpoint": f"{base}/oauth2/v2.0/authorize",
-                "token_endpoint": f"{base}/oauth2/v2.0/token",
-                "device_authorization_endpoint": f"{base}/oauth2/v2.0/devicecode",
-                "tenant_region_scope": "WW",
-            })
+            self._send(
+                200,
+                {
+                    "issuer": f"{base}/v2.0",
+                    "authorization_endpoint": f"{base}/oauth2/v2.0/authorize",
+                    "token_endpoint": f"{base}/oauth2/v2.0/token",
+                    "device_authorization_endpoint": f"{base}/oauth2/v2.0/devicecode",
+                    "tenant_region_scope": "WW",
+                },
+            )
             return
         token = self.headers.get("Authorization", "").removeprefix("Bearer ")
         if token not in self.fake._tokens:
