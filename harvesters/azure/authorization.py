@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterator
 
-from harvesters.azure.common import lower_id, props, record
+from harvesters.azure.common import harvest_errors, lower_id, props, record
 from harvesters.azure.session import AzureContext, items, pages
 from harvesters.base import GLOBAL, ResourceRecord, resource_type
 
@@ -60,6 +60,7 @@ def owner_like(definition: dict, subscription_scope: str) -> bool:
     scope="global",
     permissions=("Microsoft.Authorization/roleDefinitions/read", "Microsoft.Authorization/roleAssignments/read"),
 )
+@harvest_errors
 def collect_custom_roles(ctx: AzureContext, region: str) -> Iterator[ResourceRecord]:
     """Custom role definitions with their permissions, how many assignments use them, and owner-like ones."""
     used = Counter(role_guid(a.get("roleDefinitionId")) for a in role_assignments(ctx))

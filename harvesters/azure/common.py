@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import datetime
+import functools
 import ipaddress
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from harvesters.base import ResourceRecord
@@ -89,3 +90,20 @@ def enabled_flag(value: Any) -> bool:
     if isinstance(value, bool):
         return value
     return str(value or "").lower() in ("enabled", "on", "true")
+
+
+def harvest_errors(collect: Callable[[Any, str], Iterator[ResourceRecord]]) -> Callable:
+    """Turn the SDK's errors into our HarvestError kinds as the listing runs, so that a listing that cannot
+    complete (even on its last page) raises instead of ending early, and is classified the same everywhere."""
+    from azure.core.exceptions import AzureError
+
+    from harvesters.azure.session import classify
+
+    @functools.wraps(collect)
+    def wrapper(ctx: Any, region: str) -> Iterator[ResourceRecord]:
+        try:
+            yield from collect(ctx, region)
+        except AzureError as exc:
+            raise classify(exc) from exc
+
+    return wrapper

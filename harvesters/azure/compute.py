@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from harvesters.azure.common import in_region, lower_id, props, record, ref_id
+from harvesters.azure.common import harvest_errors, in_region, lower_id, props, record, ref_id
 from harvesters.azure.session import AzureContext, items, pages
 from harvesters.base import ResourceRecord, resource_type
 
@@ -70,6 +70,7 @@ def _network_maps(ctx: AzureContext, region: str) -> tuple[dict, dict, dict]:
         "Microsoft.Network/virtualNetworks/read",
     ),
 )
+@harvest_errors
 def collect_virtual_machines(ctx: AzureContext, region: str) -> Iterator[ResourceRecord]:
     """Virtual machines with power state, public and private IPs, NSGs, disk encryption and managed identity."""
     nics, public_ips, subnet_nsgs = _network_maps(ctx, region)
@@ -157,6 +158,7 @@ def _customer_key(p: dict) -> str | None:
     service="compute",
     permissions=("Microsoft.Compute/disks/read",),
 )
+@harvest_errors
 def collect_disks(ctx: AzureContext, region: str) -> Iterator[ResourceRecord]:
     """Managed disks: size, encryption (platform or customer key), attachment and public network access."""
     for page in pages(ctx.client("compute").disks.list()):
@@ -190,6 +192,7 @@ def collect_disks(ctx: AzureContext, region: str) -> Iterator[ResourceRecord]:
     service="compute",
     permissions=("Microsoft.Compute/snapshots/read",),
 )
+@harvest_errors
 def collect_snapshots(ctx: AzureContext, region: str) -> Iterator[ResourceRecord]:
     """Disk snapshots: source disk, encryption and whether they can be exported over the public network."""
     for page in pages(ctx.client("compute").snapshots.list()):

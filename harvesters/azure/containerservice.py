@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from harvesters.azure.common import in_region, props, record
+from harvesters.azure.common import harvest_errors, in_region, props, record
 from harvesters.azure.session import AzureContext, pages
 from harvesters.base import ResourceRecord, resource_type
 
@@ -15,6 +15,7 @@ from harvesters.base import ResourceRecord, resource_type
     service="containerservice",
     permissions=("Microsoft.ContainerService/managedClusters/read",),
 )
+@harvest_errors
 def collect_managed_clusters(ctx: AzureContext, region: str) -> Iterator[ResourceRecord]:
     """AKS clusters: version, RBAC and Entra integration, private or IP-restricted API server, network policy."""
     for page in pages(ctx.client("containerservice").managed_clusters.list()):

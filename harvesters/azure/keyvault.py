@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from harvesters.azure.common import duration_days, enabled_flag, epoch_to_iso, in_region, lower_id, props, record
+from harvesters.azure.common import (
+    duration_days,
+    enabled_flag,
+    epoch_to_iso,
+    harvest_errors,
+    in_region,
+    lower_id,
+    props,
+    record,
+)
 from harvesters.azure.session import AzureContext, items, pages, parse_id
 from harvesters.base import ResourceRecord, resource_type
 
@@ -20,6 +29,7 @@ def _vaults(ctx: AzureContext, region: str) -> Iterator[dict]:
     service="keyvault",
     permissions=("Microsoft.KeyVault/vaults/read",),
 )
+@harvest_errors
 def collect_vaults(ctx: AzureContext, region: str) -> Iterator[ResourceRecord]:
     """Key vaults: soft delete, purge protection, RBAC or access policies, public network access and firewall."""
     for body in _vaults(ctx, region):
@@ -64,6 +74,7 @@ def _rotation(key_props: dict) -> tuple[bool, int | None]:
     service="keyvault",
     permissions=("Microsoft.KeyVault/vaults/read", "Microsoft.KeyVault/vaults/keys/read"),
 )
+@harvest_errors
 def collect_keys(ctx: AzureContext, region: str) -> Iterator[ResourceRecord]:
     """Keys of every vault: enabled, expiry date and automatic rotation policy."""
     client = ctx.client("keyvault")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from harvesters.azure.common import props, record
+from harvesters.azure.common import harvest_errors, props, record
 from harvesters.azure.session import AzureContext, wire
 from harvesters.base import GLOBAL, ResourceRecord, resource_type
 
@@ -19,6 +19,7 @@ REQUIRED_CATEGORIES = ("Administrative", "Security", "Policy", "Alert")
     scope="global",
     permissions=("Microsoft.Insights/diagnosticSettings/read",),
 )
+@harvest_errors
 def collect_activity_log(ctx: AzureContext, region: str) -> Iterator[ResourceRecord]:
     """The subscription's activity log as one audit trail: its diagnostic settings, destinations and the
     categories they export (a subscription with no setting is a trail that logs nowhere)."""

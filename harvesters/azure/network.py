@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Iterator
 
-from harvesters.azure.common import in_region, location, lower_id, props, record, ref_id
+from harvesters.azure.common import harvest_errors, in_region, location, lower_id, props, record, ref_id
 from harvesters.azure.session import AzureContext, items, pages, parse_id
 from harvesters.base import ResourceRecord, resource_type
 
@@ -110,6 +110,7 @@ def flow_log_targets(ctx: AzureContext, region: str) -> set[str]:
     service="network",
     permissions=("Microsoft.Network/networkSecurityGroups/read", "Microsoft.Network/networkWatchers/flowLogs/read"),
 )
+@harvest_errors
 def collect_security_groups(ctx: AzureContext, region: str) -> Iterator[ResourceRecord]:
     """Network security groups with their rules (custom then default, by priority) normalized like AWS's."""
     flow_logged = flow_log_targets(ctx, region)
@@ -140,6 +141,7 @@ def collect_security_groups(ctx: AzureContext, region: str) -> Iterator[Resource
     service="network",
     permissions=("Microsoft.Network/virtualNetworks/read", "Microsoft.Network/networkWatchers/flowLogs/read"),
 )
+@harvest_errors
 def collect_virtual_networks(ctx: AzureContext, region: str) -> Iterator[ResourceRecord]:
     """Virtual networks: address space, peerings, DDoS protection and VNet flow logs."""
     flow_logged = flow_log_targets(ctx, region)
@@ -171,6 +173,7 @@ def collect_virtual_networks(ctx: AzureContext, region: str) -> Iterator[Resourc
     service="network",
     permissions=("Microsoft.Network/virtualNetworks/read", "Microsoft.Network/networkWatchers/flowLogs/read"),
 )
+@harvest_errors
 def collect_subnets(ctx: AzureContext, region: str) -> Iterator[ResourceRecord]:
     """Subnets of every virtual network: NSG, service endpoints, and flow logs (their own, VNet's or NSG's)."""
     flow_logged = flow_log_targets(ctx, region)

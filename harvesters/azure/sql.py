@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from harvesters.azure.common import enabled_flag, in_region, props, range_to_cidrs, record
+from harvesters.azure.common import enabled_flag, harvest_errors, in_region, props, range_to_cidrs, record
 from harvesters.azure.session import AzureContext, get_or_none, items, pages, parse_id
 from harvesters.base import ResourceRecord, resource_type
 
@@ -43,6 +43,7 @@ def _databases(ctx: AzureContext, group: str, server: str) -> list[dict]:
         "Microsoft.Sql/servers/databases/transparentDataEncryption/read",
     ),
 )
+@harvest_errors
 def collect_sql_servers(ctx: AzureContext, region: str) -> Iterator[ResourceRecord]:
     """SQL servers: public network access and firewall ranges, auditing, Entra admin, and per database TDE and
     backup retention (the server is the database_instance; its databases are listed in its properties)."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from harvesters.azure.common import enabled_flag, in_region, props, record
+from harvesters.azure.common import enabled_flag, harvest_errors, in_region, props, record
 from harvesters.azure.session import AzureContext, get_or_none, items, pages, parse_id
 from harvesters.base import ResourceRecord, resource_type
 
@@ -33,6 +33,7 @@ def _blob_logging(ctx: AzureContext, account_id: str) -> bool:
         "Microsoft.Insights/diagnosticSettings/read",
     ),
 )
+@harvest_errors
 def collect_storage_accounts(ctx: AzureContext, region: str) -> Iterator[ResourceRecord]:
     """Storage accounts with their blob containers' anonymous access, HTTPS-only, minimum TLS, encryption,
     network default action, blob versioning and blob logging."""

@@ -7,7 +7,7 @@ from collections import defaultdict
 from collections.abc import Iterator
 
 from harvesters.azure.authorization import role_assignments, role_guid, role_names
-from harvesters.azure.common import location, props, record
+from harvesters.azure.common import harvest_errors, location, props, record
 from harvesters.azure.session import AzureContext, items, pages, wire
 from harvesters.base import GLOBAL, ResourceRecord, resource_type
 
@@ -72,6 +72,7 @@ def iam_bindings(ctx: AzureContext) -> list[dict]:
         "Microsoft.Authorization/roleAssignments/read",
     ),
 )
+@harvest_errors
 def collect_subscription(ctx: AzureContext, region: str) -> Iterator[ResourceRecord]:
     """The subscription: state, Defender for Cloud plans, security contacts, auto-provisioning, role assignments."""
     body = wire(ctx.client("subscriptions").subscriptions.get(ctx.account_id))
@@ -107,6 +108,7 @@ def collect_subscription(ctx: AzureContext, region: str) -> Iterator[ResourceRec
     scope="global",
     permissions=("Microsoft.Resources/subscriptions/resourceGroups/read",),
 )
+@harvest_errors
 def collect_resource_groups(ctx: AzureContext, region: str) -> Iterator[ResourceRecord]:
     """Resource groups of the subscription with their location and tags."""
     for page in pages(ctx.client("resource").resource_groups.list()):

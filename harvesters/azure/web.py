@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from harvesters.azure.common import in_region, props, record
+from harvesters.azure.common import harvest_errors, in_region, props, record
 from harvesters.azure.session import AzureContext, get_or_none, pages, parse_id
 from harvesters.base import ResourceRecord, resource_type
 
@@ -15,6 +15,7 @@ from harvesters.base import ResourceRecord, resource_type
     service="web",
     permissions=("Microsoft.Web/sites/read", "Microsoft.Web/sites/config/read"),
 )
+@harvest_errors
 def collect_web_apps(ctx: AzureContext, region: str) -> Iterator[ResourceRecord]:
     """App Service and Function apps with their site configuration (TLS, FTP state, HTTP/2, remote debugging)."""
     web = ctx.client("web")

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import datetime
+import functools
 import hashlib
 import json
 import os
@@ -84,6 +85,14 @@ def pem(key, cert) -> bytes:
     return key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     ) + cert.public_bytes(serialization.Encoding.PEM)
+
+
+@functools.cache
+def _tls_material():
+    """A throw-away CA and the server certificate it signs, made once per test process (RSA keys are slow)."""
+    ca_key, ca_cert = make_certificate("InsightCloud test CA", ca=True)
+    key, cert = make_certificate("127.0.0.1", issuer=ca_cert, issuer_key=ca_key, san=True)
+    return ca_cert, key, cert
 
 
 def _b64url_decode(text: str) -> bytes:
@@ -1081,8 +1090,7 @@ class AzureFake:
         return self.base_url
 
     def start(self) -> AzureFake:
-        ca_key, ca_cert = make_certificate("InsightCloud test CA", ca=True)
-        key, cert = make_certificate("127.0.0.1", issuer=ca_cert, issuer_key=ca_key, san=True)
+        ca_cert, key, cert = _tls_material()
         with open(self.ca_file, "wb") as handle:
             handle.write(ca_cert.public_bytes(serialization.Encoding.PEM))
         server_pem = os.path.join(self._dir, "server.pem")
@@ -1245,6 +1253,7 @@ def _arm_error(code: str, message: str) -> dict:
 class _Handler(BaseHTTPRequestHandler):
     fake: AzureFake
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body go out in two writes: don't wait for delayed ACKs
 
     def log_message(self, *args) -> None:  # keep test output quiet
         pass
@@ -1264,8 +1273,19 @@ class _Handler(BaseHTTPRequestHandler):
         status = self.fake._take_failure(path)
         if status is None:
             return False
-        code = "TooManyRequests" if status == 429 else "InternalServerError"
-        self._send(status, _arm_error(code, f"injected {status}"), {"Retry-After": "0"})
+        codes = {
+            400: "BadRequest",
+            401: "InvalidAuthenticationToken",
+            403: "AuthorizationFailed",
+            404: "ResourceNotFound",
+            409: "Conflict",
+            429: "TooManyRequests",
+            503: "ServiceUnavailable",
+        }
+        code = codes.get(status, "InternalServerError")
+        # ARM sends Retry-After with throttling and unavailability only (azure-core retries whatever carries it).
+        headers = {"Retry-After": "0"} if status in (429, 503) else {}
+        self._send(status, _arm_error(code, f"injected {status}"), headers)
         return True
 
     def do_GET(self) -> None:  # noqa: N802 - http.server's naming
