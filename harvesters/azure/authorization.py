@@ -27,30 +27,39 @@ def role_guid(role_definition_id: str | None) -> str:
 
 
 def role_assignments(ctx: AzureContext) -> list[dict]:
+    """The subscription's role assignments (at it and below) as their ``properties`` plus ``id``."""
     return [
         props(a) | {"id": lower_id(a.get("id"))}
         for a in items(ctx.client("authorization").role_assignments.list_for_subscription())
     ]
 
 
-def role_names(ctx: AzureContext) -> tuple[dict[str, str], set[str]]:
-    """Role definition GUID -> role name as the subscription sees them, and the GUIDs of owner-like roles."""
-    names = dict(BUILTIN_NAMES)
-    powerful = set(OWNER_LIKE_BUILTIN)
+def role_catalog(ctx: AzureContext) -> dict[str, dict]:
+    """Role definition GUID -> {name, custom, owner_like} for every role the subscription sees."""
+    catalog = {
+        guid: {"name": name, "custom": False, "owner_like": guid in OWNER_LIKE_BUILTIN}
+        for guid, name in BUILTIN_NAMES.items()
+    }
     for definition in items(ctx.client("authorization").role_definitions.list(ctx.subscription_scope)):
-        guid = role_guid(definition.get("id"))
-        names[guid] = props(definition).get("roleName") or definition.get("name")
-        if owner_like(definition, ctx.subscription_scope):
-            powerful.add(guid)
-    return names, powerful
+        p = props(definition)
+        catalog[role_guid(definition.get("id"))] = {
+            "name": p.get("roleName") or definition.get("name"),
+            "custom": (p.get("type") or "").lower() == "customrole",
+            "owner_like": owner_like(definition, ctx.subscription_scope),
+        }
+    return catalog
 
 
 def owner_like(definition: dict, subscription_scope: str) -> bool:
-    """A role with ``*`` actions assignable at the root or the subscription (CIS "no custom owner roles")."""
+    """A role with ``*`` actions, assignable at the root or the subscription, that may also manage access
+    (Owner, yes; Contributor, whose notActions exclude Microsoft.Authorization writes, no)."""
     p = props(definition)
-    actions = {a for perm in p.get("permissions") or [] for a in perm.get("actions") or []}
+    permissions = p.get("permissions") or []
+    actions = {a for perm in permissions for a in perm.get("actions") or []}
+    excluded = [a.lower() for perm in permissions for a in perm.get("notActions") or []]
     scopes = {s.rstrip("/").lower() or "/" for s in p.get("assignableScopes") or []}
-    return "*" in actions and bool(scopes & {"/", subscription_scope.lower()})
+    manages_access = not any(a.startswith("microsoft.authorization/") for a in excluded)
+    return "*" in actions and manages_access and bool(scopes & {"/", subscription_scope.lower()})
 
 
 @resource_type(
@@ -86,5 +95,47 @@ def collect_custom_roles(ctx: AzureContext, region: str) -> Iterator[ResourceRec
                     "role_name": p.get("roleName"),
                     "owner_like": owner_like(body, ctx.subscription_scope),
                     "assignable_scopes": p.get("assignableScopes") or [],
+                },
+            )
+
+
+@resource_type(
+    "azure.authorization.role_assignment",
+    resource_type="service_policy",
+    service="authorization",
+    scope="global",
+    permissions=("Microsoft.Authorization/roleAssignments/read", "Microsoft.Authorization/roleDefinitions/read"),
+)
+@harvest_errors
+def collect_role_assignments(ctx: AzureContext, region: str) -> Iterator[ResourceRecord]:
+    """Role assignments at the subscription and below: who holds which role where, and owner-like grants."""
+    catalog = role_catalog(ctx)
+    for page in pages(ctx.client("authorization").role_assignments.list_for_subscription()):
+        for body in page:
+            p = props(body)
+            guid = role_guid(p.get("roleDefinitionId"))
+            role = catalog.get(guid, {"name": guid, "custom": False, "owner_like": False})
+            yield record(
+                "service_policy",
+                "azure.authorization.role_assignment",
+                GLOBAL,
+                body,
+                {
+                    "document": {
+                        "roleDefinitionId": p.get("roleDefinitionId"),
+                        "roleName": role["name"],
+                        "principalId": p.get("principalId"),
+                        "principalType": p.get("principalType"),
+                        "scope": p.get("scope"),
+                        "condition": p.get("condition"),
+                    },
+                    "attached_count": None,
+                    "customer_managed": role["custom"],
+                    "role_name": role["name"],
+                    "owner_like": role["owner_like"],
+                    "principal_id": p.get("principalId"),
+                    "principal_type": p.get("principalType"),
+                    "scope": (p.get("scope") or "").lower(),
+                    "subscription_wide": (p.get("scope") or "").rstrip("/").lower() == ctx.subscription_scope.lower(),
                 },
             )

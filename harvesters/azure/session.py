@@ -7,6 +7,8 @@ settings (requests honours http_proxy / https_proxy / no_proxy) are the same eve
 
 from __future__ import annotations
 
+import logging
+import re
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -21,6 +23,11 @@ from azure.core.exceptions import (
 )
 
 from harvesters.base import HarvestError, InvalidCredentials, PermissionDenied, TransientError
+
+# azure-core logs every request's headers at INFO and azure-identity every token it gets: far too much for a
+# worker's log, and nothing an operator needs (errors still surface as exceptions).
+for _name in ("azure.core.pipeline.policies.http_logging_policy", "azure.identity"):
+    logging.getLogger(_name).setLevel(logging.WARNING)
 
 PUBLIC_AUTHORITY = "https://login.microsoftonline.com"
 PUBLIC_ARM = "https://management.azure.com"
@@ -236,10 +243,17 @@ def describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}".splitlines()[0]
 
 
+# azure-identity reports a token endpoint that answered 429/5xx without an OAuth error as "HTTP Error: 503".
+_TOKEN_ENDPOINT_DOWN = re.compile(r"HTTP Error: (429|5\d\d)\b")
+
+
 def is_transient(exc: BaseException) -> bool:
     """Throttling, 5xx and connection trouble are worth another try; the rest is not."""
     if isinstance(exc, TransientError):
         return True
+    if isinstance(exc, ClientAuthenticationError) and getattr(exc, "response", None) is None:
+        # Entra ID down is not a refused secret: the account must not be marked invalid for it.
+        return bool(_TOKEN_ENDPOINT_DOWN.search(str(exc.message or "")))
     if isinstance(exc, ServiceRequestError | ServiceResponseError):
         return True
     if isinstance(exc, HttpResponseError):
@@ -254,12 +268,12 @@ def classify(exc: BaseException) -> HarvestError:
         return exc
     status = status_code(exc)
     code = error_code(exc)
+    if is_transient(exc):
+        return TransientError(describe(exc))
     if isinstance(exc, ClientAuthenticationError) and status in (0, 400, 401):
         return InvalidCredentials(describe(exc))
     if code in _CREDENTIAL_CODES or status == 401:
         return InvalidCredentials(describe(exc))
     if code in _PERMISSION_CODES or status == 403:
         return PermissionDenied(describe(exc))
-    if is_transient(exc):
-        return TransientError(describe(exc))
     return HarvestError(describe(exc))

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterator
 
-from harvesters.azure.authorization import role_assignments, role_guid, role_names
+from harvesters.azure.authorization import role_assignments, role_catalog, role_guid
 from harvesters.azure.common import harvest_errors, location, props, record
 from harvesters.azure.session import AzureContext, items, pages, wire
 from harvesters.base import GLOBAL, ResourceRecord, resource_type
@@ -45,16 +45,21 @@ def security_center(ctx: AzureContext) -> dict:
 
 def iam_bindings(ctx: AzureContext) -> list[dict]:
     """Role assignments grouped by (role, scope): the principals holding each role."""
-    names, powerful = role_names(ctx)
+    catalog = role_catalog(ctx)
     grouped: dict[tuple[str, str], list[str]] = defaultdict(list)
     guids: dict[tuple[str, str], str] = {}
     for assignment in role_assignments(ctx):
         guid = role_guid(assignment.get("roleDefinitionId"))
-        key = (names.get(guid, guid), (assignment.get("scope") or "").lower())
+        key = (catalog.get(guid, {}).get("name") or guid, (assignment.get("scope") or "").lower())
         guids[key] = guid
         grouped[key].append(f"{assignment.get('principalType') or 'Unknown'}:{assignment.get('principalId')}")
     return [
-        {"role": role, "scope": scope, "members": sorted(members), "owner_like": guids[(role, scope)] in powerful}
+        {
+            "role": role,
+            "scope": scope,
+            "members": sorted(members),
+            "owner_like": catalog.get(guids[(role, scope)], {}).get("owner_like", False),
+        }
         for (role, scope), members in sorted(grouped.items())
     ]
 

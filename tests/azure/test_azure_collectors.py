@@ -38,6 +38,7 @@ def test_every_listed_type_is_registered():
         "azure.web.site": "web_app",
         "azure.containerservice.managed_cluster": "container_cluster",
         "azure.authorization.role_definition": "service_policy",
+        "azure.authorization.role_assignment": "service_policy",
         "azure.monitor.activity_log": "api_accounting_config",
     }
     for spec in resource_types_for("azure"):
@@ -46,7 +47,7 @@ def test_every_listed_type_is_registered():
 
 def test_every_record_fills_every_common_key_of_its_type(azure_ctx):
     records = harvest_everything(azure_ctx)
-    assert len({r.native_type for r in records}) == 16
+    assert len({r.native_type for r in records}) == 17
     for record in records:
         assert missing_properties(record.resource_type, record.properties) == [], record.native_type
         assert record.native_id == record.native_id.lower()
@@ -233,6 +234,47 @@ def test_owner_like_custom_role_is_flagged(azure_ctx):
     )
     assert (narrow["owner_like"], narrow["attached_count"]) == (False, 0)
     assert everything["document"]["permissions"][0]["actions"] == ["*"]
+
+
+def test_role_assignments_name_their_role_and_flag_owner_like_grants(azure_fake, azure_ctx):
+    assignments = collect(azure_ctx, "azure.authorization.role_assignment", GLOBAL)
+    owner, custom = assignments["ra-owner-user"].properties, assignments["ra-custom-sp"].properties
+    assert (owner["role_name"], owner["owner_like"], owner["customer_managed"]) == ("Owner", True, False)
+    assert (owner["principal_type"], owner["principal_id"], owner["subscription_wide"]) == ("User", "u-1", True)
+    assert (custom["role_name"], custom["owner_like"], custom["customer_managed"]) == (
+        "Everything Operator",
+        True,
+        True,
+    )
+    contributor = "/providers/Microsoft.Authorization/roleDefinitions/b24988ac-6180-42a0-ab88-20f7382dd24c"
+    azure_fake.state["resources"][
+        f"/subscriptions/{SUB_PROD}/providers/Microsoft.Authorization/roleDefinitions/"
+        "b24988ac-6180-42a0-ab88-20f7382dd24c"
+    ] = {
+        "id": f"/subscriptions/{SUB_PROD}{contributor}",
+        "name": "b24988ac-6180-42a0-ab88-20f7382dd24c",
+        "properties": {
+            "roleName": "Contributor",
+            "type": "BuiltInRole",
+            "assignableScopes": ["/"],
+            "permissions": [{"actions": ["*"], "notActions": ["Microsoft.Authorization/*/Write"]}],
+        },
+    }
+    azure_fake.state["resources"][
+        f"/subscriptions/{SUB_PROD}/providers/Microsoft.Authorization/roleAssignments/ra-c"
+    ] = {
+        "id": f"/subscriptions/{SUB_PROD}/providers/Microsoft.Authorization/roleAssignments/ra-c",
+        "name": "ra-c",
+        "properties": {
+            "roleDefinitionId": f"/subscriptions/{SUB_PROD}{contributor}",
+            "principalId": "g-1",
+            "principalType": "Group",
+            "scope": f"/subscriptions/{SUB_PROD}/resourceGroups/rg-app",
+        },
+    }
+    contributor_grant = collect(azure_ctx, "azure.authorization.role_assignment", GLOBAL)["ra-c"].properties
+    assert (contributor_grant["role_name"], contributor_grant["owner_like"]) == ("Contributor", False)
+    assert contributor_grant["subscription_wide"] is False
 
 
 def test_subscription_reports_defender_plans_contacts_and_role_assignments(azure_ctx):

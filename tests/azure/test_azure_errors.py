@@ -99,6 +99,14 @@ def test_connect_with_a_wrong_secret_is_invalid_credentials(azure_fake, auth_set
         connect_subscription("client_secret", auth_settings, {"client_secret": "nope"}, SUB_PROD)
 
 
+def test_token_endpoint_outage_is_transient_not_invalid_credentials(azure_fake, auth_settings):
+    from harvesters.azure.driver import connect_subscription
+
+    azure_fake.fail("/oauth2/v2.0/token", 503, times=100)
+    with pytest.raises(TransientError, match="503"):
+        connect_subscription("client_secret", auth_settings, {"client_secret": "whatever"}, SUB_PROD)
+
+
 def test_untrusted_certificate_is_refused_without_a_ca_bundle(azure_fake, auth_settings, monkeypatch):
     from harvesters.azure.driver import connect_subscription
     from tests.fakes.azure_fake import CLIENT_SECRET
