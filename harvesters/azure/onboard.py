@@ -25,31 +25,40 @@ class OnboardingError(CommandError):
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Options of ``manage.py addcloud azure --name NAME ...``."""
-    parser.add_argument("--tenant-id", help="Entra ID tenant (directory) id")
-    parser.add_argument("--client-id", help="application (client) id of the service principal")
-    parser.add_argument(
+    """Options of ``manage.py addcloud azure --name NAME ...`` (those the parser already has are kept as they are,
+    so the command can share ``--regions`` or ``--secret-stdin`` with the other clouds)."""
+
+    def add(target: Any, *flags: str, **kwargs: Any) -> None:
+        if not any(flag in parser._option_string_actions for flag in flags):
+            target.add_argument(*flags, **kwargs)
+
+    add(parser, "--tenant-id", help="Entra ID tenant (directory) id")
+    add(parser, "--client-id", help="application (client) id of the service principal")
+    add(parser, "--secret-stdin", action="store_true", help="read the client secret from stdin (the default)")
+    add(
+        parser,
         "--certificate-file",
         help="PEM (private key and certificate) or PKCS#12 file; without it the client secret is read from stdin",
     )
-    parser.add_argument(
-        "--certificate-password-stdin",
-        action="store_true",
-        help="read the certificate's password from standard input",
-    )
+    add(parser, "--certificate-password-stdin", action="store_true", help="read the certificate's password from stdin")
     scope = parser.add_mutually_exclusive_group()
-    scope.add_argument("--subscription-id", help="onboard this subscription")
-    scope.add_argument(
-        "--all-subscriptions", action="store_true", help="onboard every subscription the principal can see"
-    )
-    parser.add_argument("--authority-host", default=None, help=f"Entra ID endpoint (default {PUBLIC_AUTHORITY})")
-    parser.add_argument("--arm-endpoint", default=None, help=f"Resource Manager endpoint (default {PUBLIC_ARM})")
-    parser.add_argument("--ca-bundle", default=None, help="PEM file of CAs to trust for those endpoints")
-    parser.add_argument("--regions", default=None, help="comma-separated locations to harvest (default: all in use)")
+    add(scope, "--subscription-id", help="onboard this subscription")
+    add(scope, "--all-subscriptions", action="store_true", help="onboard every subscription the principal can see")
+    add(parser, "--authority-host", default=None, help=f"Entra ID endpoint (default {PUBLIC_AUTHORITY})")
+    add(parser, "--arm-endpoint", default=None, help=f"Resource Manager endpoint (default {PUBLIC_ARM})")
+    add(parser, "--ca-bundle", default=None, help="PEM file of CAs to trust for those endpoints")
+    add(parser, "--regions", default=None, help="comma-separated locations to harvest (default: all in use)")
 
 
 def _read_secret(stdin: IO[str] | None, what: str) -> str:
-    value = (stdin.readline() if stdin is not None else "").strip()
+    """One line of standard input; typed without echo when it is a terminal."""
+    if stdin is not None and hasattr(stdin, "isatty") and stdin.isatty():
+        import getpass
+
+        value = getpass.getpass(f"{what.capitalize()}: ")
+    else:
+        value = stdin.readline() if stdin is not None else ""
+    value = value.strip()
     if not value:
         raise OnboardingError(f"no {what} on standard input")
     return value

@@ -44,6 +44,17 @@ def test_arguments_parse_into_the_options_onboard_reads():
         parser.parse_args(["--subscription-id", "s", "--all-subscriptions"])
 
 
+def test_arguments_shared_with_another_cloud_are_not_added_twice():
+    import argparse
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--regions", help="the AWS command's own")
+    parser.add_argument("--secret-stdin", action="store_true")
+    add_arguments(parser)
+    parsed = vars(parser.parse_args(["--regions", "eastus", "--secret-stdin", "--tenant-id", "t"]))
+    assert (parsed["regions"], parsed["secret_stdin"], parsed["tenant_id"]) == ("eastus", True, "t")
+
+
 def test_valid_secret_onboards_one_subscription(organization, options):
     [cloud] = onboard(options, io.StringIO(CLIENT_SECRET + "\n"), organization)
     cloud.refresh_from_db()
