@@ -1,4 +1,4 @@
-"""Key vaults (soft delete, purge protection, RBAC, network rules) and their keys (expiry, rotation)."""
+"""Key vaults (soft delete, purge protection, RBAC, network rules), their keys (expiry, rotation) and secrets."""
 
 from __future__ import annotations
 
@@ -102,5 +102,40 @@ def collect_keys(ctx: AzureContext, region: str) -> Iterator[ResourceRecord]:
                     "key_type": p.get("kty"),
                     "key_size": p.get("keySize"),
                     "created_at": epoch_to_iso(attributes.get("created")),
+                },
+            )
+
+
+@resource_type(
+    "azure.keyvault.secret",
+    resource_type="secret",
+    service="keyvault",
+    permissions=("Microsoft.KeyVault/vaults/read", "Microsoft.KeyVault/vaults/secrets/read"),
+)
+@harvest_errors
+def collect_secrets(ctx: AzureContext, region: str) -> Iterator[ResourceRecord]:
+    """Secrets of every vault (metadata only, never values): enabled, expiry date, last update."""
+    client = ctx.client("keyvault")
+    for vault in _vaults(ctx, region):
+        group = parse_id(vault["id"])["resource_group"]
+        for secret in items(client.secrets.list(group, vault["name"])):
+            p = props(secret)
+            attributes = p.get("attributes") or {}
+            body = {**secret, "location": secret.get("location") or vault.get("location")}
+            body["properties"] = {k: v for k, v in p.items() if k != "value"}  # never keep a value if one came
+            yield record(
+                "secret",
+                "azure.keyvault.secret",
+                region,
+                body,
+                {
+                    "rotation_enabled": False,  # Key Vault does not rotate secrets by itself
+                    "last_rotated_at": epoch_to_iso(attributes.get("updated") or attributes.get("created")),
+                    "kms_key_id": None,
+                    "state": "enabled" if attributes.get("enabled", True) else "disabled",
+                    "expires_at": epoch_to_iso(attributes.get("exp")),
+                    "expiry_set": attributes.get("exp") is not None,
+                    "content_type": p.get("contentType"),
+                    "vault_id": lower_id(vault["id"]),
                 },
             )

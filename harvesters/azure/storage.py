@@ -44,11 +44,14 @@ def collect_storage_accounts(ctx: AzureContext, region: str) -> Iterator[Resourc
             group = parse_id(body["id"])["resource_group"]
             name = body["name"]
             allow_public = bool(p.get("allowBlobPublicAccess"))
-            containers = []
+            # An account may hold thousands of containers: keep the count and the ones open to anonymous reads.
+            container_count = 0
+            exposed = []
             for container in items(storage.blob_containers.list(group, name)):
+                container_count += 1
                 access = props(container).get("publicAccess") or "None"
-                containers.append({"name": container.get("name"), "public_access": access})
-            exposed = [c for c in containers if c["public_access"].lower() in ("blob", "container")]
+                if access.lower() in ("blob", "container"):
+                    exposed.append({"name": container.get("name"), "public_access": access})
             reasons = (
                 [f"container {c['name']} allows anonymous {c['public_access']} access" for c in exposed]
                 if allow_public
@@ -88,8 +91,9 @@ def collect_storage_accounts(ctx: AzureContext, region: str) -> Iterator[Resourc
                     "public_network_access": enabled_flag(p.get("publicNetworkAccess") or "Enabled"),
                     "shared_key_access": p.get("allowSharedKeyAccess") is not False,
                     "soft_delete_enabled": bool((props(service).get("deleteRetentionPolicy") or {}).get("enabled")),
-                    "containers": containers,
+                    "container_count": container_count,
                     "public_containers": [c["name"] for c in exposed],
+                    "public_container_access": {c["name"]: c["public_access"] for c in exposed},
                     "kind": body.get("kind"),
                     "sku": (body.get("sku") or {}).get("name"),
                 },

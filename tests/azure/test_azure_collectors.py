@@ -34,6 +34,7 @@ def test_every_listed_type_is_registered():
         "azure.storage.account": "storage_container",
         "azure.keyvault.vault": "key_vault",
         "azure.keyvault.key": "encryption_key",
+        "azure.keyvault.secret": "secret",
         "azure.sql.server": "database_instance",
         "azure.web.site": "web_app",
         "azure.containerservice.managed_cluster": "container_cluster",
@@ -47,7 +48,7 @@ def test_every_listed_type_is_registered():
 
 def test_every_record_fills_every_common_key_of_its_type(azure_ctx):
     records = harvest_everything(azure_ctx)
-    assert len({r.native_type for r in records}) == 17
+    assert len({r.native_type for r in records}) == 18
     for record in records:
         assert missing_properties(record.resource_type, record.properties) == [], record.native_type
         assert record.native_id == record.native_id.lower()
@@ -191,6 +192,18 @@ def test_key_vaults_and_keys(azure_ctx):
         90,
     )
     assert cmk["customer_managed"] is True and cmk["vault_id"].endswith("/vaults/kv-strict")
+
+
+def test_key_vault_secrets_report_expiry_without_values(azure_ctx):
+    secrets = collect(azure_ctx, "azure.keyvault.secret", "westeurope")
+    legacy, token = secrets["db-password"].properties, secrets["api-token"].properties
+    assert (legacy["expires_at"], legacy["expiry_set"], legacy["last_rotated_at"]) == (
+        None,
+        False,
+        "2024-01-01T00:00:00Z",
+    )
+    assert (token["expires_at"], token["expiry_set"], token["state"]) == ("2026-12-01T00:00:00Z", True, "enabled")
+    assert "value" not in secrets["api-token"].raw["properties"]
 
 
 def test_sql_server_open_to_the_internet_without_auditing_or_tde(azure_ctx):

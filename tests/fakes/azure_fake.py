@@ -671,6 +671,29 @@ def default_estate() -> dict:
         }
     )
 
+    # secrets (metadata only: the management plane never returns values)
+    add(
+        {
+            "id": f"{kv_lax}/secrets/db-password",
+            "name": "db-password",
+            "location": "westeurope",
+            "type": "Microsoft.KeyVault/vaults/secrets",
+            "properties": {"attributes": {"enabled": True, "created": 1704067200, "updated": 1704067200}},
+        }
+    )
+    add(
+        {
+            "id": f"{kv_strict}/secrets/api-token",
+            "name": "api-token",
+            "location": "westeurope",
+            "type": "Microsoft.KeyVault/vaults/secrets",
+            "properties": {
+                "contentType": "text/plain",
+                "attributes": {"enabled": True, "created": 1735689600, "updated": 1764547200, "exp": 1796083200},
+            },
+        }
+    )
+
     # --- SQL
     sql_open = rid(s, "rg-data", "Microsoft.Sql", "servers", "sql-open")
     sql_closed = rid(s, "rg-data", "Microsoft.Sql", "servers", "sql-closed")
