@@ -130,6 +130,8 @@ def collect_virtual_machines(ctx: AzureContext, region: str) -> Iterator[Resourc
                     "os_disk_id": ref_id(managed_disk),
                     "os_disk_customer_managed_key": bool(disk_set),
                     "disk_encryption_set_id": disk_set,
+                    # Azure Disk Encryption (BitLocker / dm-crypt inside the guest), on top of encryption at rest.
+                    "ade_enabled": bool((os_disk.get("encryptionSettings") or {}).get("enabled")),
                     "password_authentication_enabled": (
                         not linux.get("disablePasswordAuthentication") if linux else None
                     ),
@@ -178,6 +180,7 @@ def collect_disks(ctx: AzureContext, region: str) -> Iterator[ResourceRecord]:
                     "attached_to": [lower_id(body["managedBy"])] if body.get("managedBy") else [],
                     "public_network_access": public,
                     "encryption_type": (p.get("encryption") or {}).get("type"),
+                    "ade_enabled": bool((p.get("encryptionSettingsCollection") or {}).get("enabled")),
                     "network_access_policy": p.get("networkAccessPolicy"),
                     "os_type": p.get("osType"),
                     "sku": (body.get("sku") or {}).get("name"),

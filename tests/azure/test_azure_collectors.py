@@ -135,6 +135,7 @@ def test_disks_and_snapshots_show_encryption_and_public_network_access(azure_ctx
     assert (web["size_gb"], web["encrypted"], web["kms_key_id"]) == (30, True, None)
     assert worker["kms_key_id"].endswith("/diskencryptionsets/des-cmk")
     assert web["public_network_access"] is True and worker["public_network_access"] is False
+    assert web["ade_enabled"] is False and worker["ade_enabled"] is True
     assert web["attached_to"][0].endswith("/virtualmachines/vm-web")
     snaps = collect(azure_ctx, "azure.compute.snapshot", "eastus")
     assert snaps["snap-web"].properties["public"] is True and snaps["snap-worker"].properties["public"] is False

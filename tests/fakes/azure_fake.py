@@ -438,6 +438,7 @@ def default_estate() -> dict:
             "properties": {
                 "diskSizeGB": 64,
                 "diskState": "Reserved",
+                "encryptionSettingsCollection": {"enabled": True, "encryptionSettingsVersion": "1.1"},
                 "publicNetworkAccess": "Disabled",
                 "networkAccessPolicy": "DenyAll",
                 "encryption": {"type": "EncryptionAtRestWithCustomerKey", "diskEncryptionSetId": des},
