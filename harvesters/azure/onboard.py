@@ -3,6 +3,9 @@
 The client secret is read from standard input, a certificate from a file (PEM with its private
 key, or PKCS#12); neither is ever echoed. Nothing is saved unless Azure accepted the
 credentials and every subscription asked for is visible to the principal.
+
+The service principal needs only the built-in Reader role on each subscription: every call of
+the collectors is a read (their ``permissions`` list the exact actions).
 """
 
 from __future__ import annotations
@@ -105,18 +108,37 @@ def _auth_settings(options: dict) -> dict:
     return settings
 
 
-def visible_subscriptions(auth_type: str, auth_settings: dict, credentials: dict) -> list[dict]:
+def _context(auth_type: str, auth_settings: dict, credentials: dict) -> AzureContext:
+    settings = AzureSettings.from_auth_settings(auth_settings)
+    return AzureContext(settings=settings, credential=make_credential(settings, auth_type, credentials))
+
+
+def visible_subscriptions(ctx: AzureContext) -> list[dict]:
     """The subscriptions the principal sees (``subscriptionId``, ``displayName``, ``state``).
 
     Raises InvalidCredentials when Azure refuses the principal."""
     from harvesters.azure.driver import _connect_error
 
-    settings = AzureSettings.from_auth_settings(auth_settings)
-    ctx = AzureContext(settings=settings, credential=make_credential(settings, auth_type, credentials))
     try:
         return list(items(ctx.client("subscriptions").subscriptions.list()))
     except Exception as exc:
         raise _connect_error(exc, "") from None
+
+
+def _check_regions(ctx: AzureContext, subscription_id: str, regions: list[str]) -> None:
+    """Refuse --regions naming a location the subscription does not have (a typo would harvest nothing)."""
+    from harvesters.azure.driver import _connect_error
+
+    try:
+        known = {
+            (loc.get("name") or "").lower()
+            for loc in items(ctx.client("subscriptions").subscriptions.list_locations(subscription_id))
+        }
+    except Exception as exc:
+        raise _connect_error(exc, subscription_id) from None
+    unknown = [region for region in regions if region not in known]
+    if unknown:
+        raise OnboardingError(f"unknown Azure location(s) in --regions: {', '.join(unknown)}")
 
 
 def onboard(options: dict, stdin: IO[str] | None, organization: Any) -> list[Any]:
@@ -132,7 +154,8 @@ def onboard(options: dict, stdin: IO[str] | None, organization: Any) -> list[Any
     auth_type, credentials = _credentials(options, stdin)
     regions = [r.strip().replace(" ", "").lower() for r in (options.get("regions") or "").split(",") if r.strip()]
 
-    subscriptions = visible_subscriptions(auth_type, auth_settings, credentials)
+    ctx = _context(auth_type, auth_settings, credentials)
+    subscriptions = visible_subscriptions(ctx)
     wanted = options.get("subscription_id")
     if wanted:
         chosen = [s for s in subscriptions if s.get("subscriptionId", "").lower() == wanted.strip().lower()]
@@ -142,6 +165,8 @@ def onboard(options: dict, stdin: IO[str] | None, organization: Any) -> list[Any
         chosen = [s for s in subscriptions if (s.get("state") or "").lower() in USABLE_STATES]
         if not chosen:
             raise InvalidCredentials("the service principal sees no enabled Azure subscription")
+    if regions:
+        _check_regions(ctx, chosen[0]["subscriptionId"], regions)
 
     existing = set(
         CloudAccount.objects.filter(organization=organization, provider="azure").values_list("account_id", flat=True)

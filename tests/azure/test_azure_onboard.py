@@ -142,6 +142,7 @@ def test_certificate_unknown_to_the_tenant_is_refused(organization, options, tmp
         ({"arm_endpoint": "http://plain.example"}, "https://"),
         ({"certificate_file": "/nonexistent/sp.pem"}, "cannot read certificate file"),
         ({"name": ""}, "--name"),
+        ({"regions": "eastus,mars-north"}, "unknown Azure location.*mars-north"),
     ],
 )
 def test_bad_options_get_one_line_and_save_nothing(organization, options, change, message):

@@ -1039,6 +1039,8 @@ def default_state() -> dict:
     }
 
 
+LOCATIONS = ("eastus", "eastus2", "westus2", "westeurope", "northeurope", "uksouth", "southeastasia")
+
 #: Collections whose operations are not pageable in the SDK (ARM answers them in one response).
 UNPAGED = ("/pricings", "/diagnosticsettings")
 
@@ -1218,7 +1220,9 @@ class AzureFake:
         if len(segments) == 2:
             return 200, {"id": f"/subscriptions/{sub}", "subscriptionId": sub, **self.state["subscriptions"][sub]}
         if segments[2:] == ["locations"]:
-            names = sorted({r["location"] for r in self._in_subscription(sub) if r.get("location")})
+            # Like ARM: every location of the cloud, whether the subscription uses it or not.
+            used = {r["location"] for r in self._in_subscription(sub) if r.get("location")}
+            names = sorted(used | set(LOCATIONS))
             return 200, {
                 "value": [{"name": n, "displayName": n, "id": f"/subscriptions/{sub}/locations/{n}"} for n in names]
             }
