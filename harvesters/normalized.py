@@ -300,6 +300,16 @@ _define(
     min_tls_version="str|None",
     ftp_enabled="bool|None",
 )
+_define(
+    "key_vault",
+    "A vault of keys, secrets and certificates (Azure Key Vault).",
+    soft_delete_enabled="bool",
+    purge_protection_enabled="bool",
+    rbac_enabled="bool|None: access decided by RBAC rather than vault access policies",
+    public_network_access="bool",
+    network_default_action="str|None: allow or deny when no firewall rule matches",
+    allowed_ip_ranges="list[str]",
+)
 
 
 def missing_properties(resource_type: str, properties: dict) -> list[str]:
