@@ -21,8 +21,8 @@ DESCRIPTIONS = {
 def add_error_responses(result: dict, generator, request, public) -> dict:  # noqa: ANN001
     result.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR_SCHEMA
     reference = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
-    for path, operations in result.get("paths", {}).items():
-        for method, operation in operations.items():
+    for operations in result.get("paths", {}).values():
+        for operation in operations.values():
             codes = ["400", "401", "403", "404"]  # 404 also for a stale or forged cursor
             responses = operation.setdefault("responses", {})
             for code in codes:
