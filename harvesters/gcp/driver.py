@@ -1,0 +1,36 @@
+"""The GCP cloud driver: connect a CloudAccount (one project), list its regions, classify errors."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from harvesters.base import HarvestError, InvalidCredentials, cloud_driver
+from harvesters.gcp import session
+from harvesters.gcp.session import GcpContext
+
+
+def list_regions(ctx: GcpContext) -> list[str]:
+    """Compute Engine regions that are up for the project."""
+    regions = ctx.items(ctx.api("compute").regions().list, "items", project=ctx.project_id, maxResults=500)
+    return sorted(r["name"] for r in regions if r.get("status", "UP") == "UP")
+
+
+@cloud_driver("gcp")
+class GcpDriver:
+    """Service-account key credentials; one CloudAccount per project."""
+
+    provider = "gcp"
+
+    def connect(self, cloud: Any) -> GcpContext:
+        if cloud.auth_type != session.AUTH_TYPE:
+            raise InvalidCredentials(f"unsupported GCP auth type {cloud.auth_type!r}; expected {session.AUTH_TYPE}")
+        return session.connect(cloud.account_id, dict(cloud.auth_settings or {}), dict(cloud.credentials or {}))
+
+    def regions(self, ctx: GcpContext) -> list[str]:
+        return list_regions(ctx)
+
+    def is_transient(self, exc: BaseException) -> bool:
+        return session.is_transient(exc)
+
+    def classify(self, exc: BaseException) -> HarvestError:
+        return session.classify(exc)
