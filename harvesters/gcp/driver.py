@@ -9,9 +9,10 @@ from harvesters.gcp import session
 from harvesters.gcp.session import GcpContext
 
 
-def list_regions(ctx: GcpContext) -> list[str]:
-    """Compute Engine regions that are up for the project."""
-    regions = ctx.items(ctx.api("compute").regions().list, "items", project=ctx.project_id, maxResults=500)
+def list_regions(ctx: GcpContext, project_id: str | None = None) -> list[str]:
+    """Compute Engine regions that are up for the project (the context's, or ``project_id``)."""
+    project = project_id or ctx.project_id
+    regions = ctx.items(ctx.api("compute").regions().list, "items", project=project, maxResults=500)
     return sorted(r["name"] for r in regions if r.get("status", "UP") == "UP")
 
 

@@ -40,6 +40,16 @@ def _b64url_decode(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
+_RSA_KEYS: list[Any] = []
+
+
+def _rsa_key() -> Any:
+    """One RSA key per test process (generating one costs ~0.3 s on a busy machine); keys differ by id."""
+    if not _RSA_KEYS:
+        _RSA_KEYS.append(rsa.generate_private_key(public_exponent=65537, key_size=2048))
+    return _RSA_KEYS[0]
+
+
 def _zone_url(project: str, zone: str) -> str:
     return f"{COMPUTE}/{project}/zones/{zone}"
 
@@ -796,7 +806,7 @@ class GcpFake:
         handler = type("Handler", (_Handler,), {"fake": self})
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, name="gcp-fake", daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), name="gcp-fake", daemon=True)
         self._thread.start()
         return self
 
@@ -816,7 +826,7 @@ class GcpFake:
 
     def service_account_key(self, email: str = "insightcloud@acme-prod.iam.gserviceaccount.com") -> dict:
         """A new JSON key the token endpoint accepts (its token_uri points at this fake)."""
-        private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        private = _rsa_key()
         key_id = secrets.token_hex(20)
         self._keys[key_id] = (email, private.public_key())
         pem = private.private_bytes(
@@ -885,6 +895,7 @@ class GcpFake:
 class _Handler(BaseHTTPRequestHandler):
     fake: GcpFake
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body leave at once: no 40 ms delayed-ACK stalls
 
     def log_message(self, *args: Any) -> None:  # keep test output clean
         pass
