@@ -7,10 +7,9 @@ from __future__ import annotations
 
 import pytest
 
-pytest.importorskip("harvesters.harvest")
+from insightcloud.inventory.models import CloudAccount, Resource, ResourceChange
 
-from harvesters.harvest import harvest_cloud  # noqa: E402
-from insightcloud.inventory.models import CloudAccount, Resource, ResourceChange  # noqa: E402
+harvest_cloud = pytest.importorskip("harvesters.harvest").harvest_cloud
 
 
 @pytest.fixture
@@ -32,7 +31,7 @@ def live(cloud, native_type):
 
 
 def test_a_second_harvest_records_one_modification_and_one_deletion(cloud, gcp_fake):
-    harvest_cloud(cloud)
+    assert harvest_cloud(cloud, max_workers=1).ok
     assert set(live(cloud, "gcp.compute.instance")) == {"web-1", "batch-1", "app-1"}
     assert set(live(cloud, "gcp.storage.bucket")) == {"acme-public-assets", "acme-audit-logs", "acme-team-share"}
     assert live(cloud, "gcp.resourcemanager.project")
@@ -41,7 +40,7 @@ def test_a_second_harvest_records_one_modification_and_one_deletion(cloud, gcp_f
     project = gcp_fake.project("acme-prod")
     next(i for i in project["instances"] if i["name"] == "web-1")["status"] = "STOPPED"
     project["buckets"] = [b for b in project["buckets"] if b["name"] != "acme-team-share"]
-    harvest_cloud(cloud)
+    assert harvest_cloud(cloud, max_workers=1).ok
 
     changes = ResourceChange.objects.filter(cloud=cloud).exclude(change_type="created").select_related("resource")
     assert changes.count() == before + 2
@@ -54,9 +53,21 @@ def test_a_second_harvest_records_one_modification_and_one_deletion(cloud, gcp_f
 
 
 def test_a_failed_listing_deletes_nothing(cloud, gcp_fake):
-    harvest_cloud(cloud)
+    harvest_cloud(cloud, max_workers=1)
     gcp_fake.project("acme-prod")["buckets"] = []
     gcp_fake.fail("/storage/v1/b", 403, times=100)  # the bucket listing cannot complete
-    harvest_cloud(cloud)
+    report = harvest_cloud(cloud, max_workers=1)
+    failed = [(e.native_type, e.error.split(":")[0]) for e in report.errors]
+    assert failed == [("gcp.storage.bucket", "PermissionDenied")]
     assert set(live(cloud, "gcp.storage.bucket")) == {"acme-public-assets", "acme-audit-logs", "acme-team-share"}
     assert not ResourceChange.objects.filter(cloud=cloud, change_type="deleted").exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_concurrent_harvest_lists_every_type_in_every_region(cloud, gcp_fake):
+    """The harvest's thread pool: one googleapiclient client set per thread, one aggregatedList per type."""
+    report = harvest_cloud(cloud)
+    assert report.ok, report.to_dict()["errors"]
+    assert set(live(cloud, "gcp.compute.instance")) == {"web-1", "batch-1", "app-1"}
+    assert set(live(cloud, "gcp.container.cluster")) == {"legacy-cluster", "hardened-cluster"}
+    assert gcp_fake.count("/aggregated/instances") == 2  # two pages, shared by both regions
