@@ -14,10 +14,13 @@ Normalization (a choice, documented here and in the report):
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from harvesters.base import ResourceRecord, resource_type
 from harvesters.gcp.common import utc_iso
-from harvesters.gcp.session import GcpContext
+
+if TYPE_CHECKING:
+    from harvesters.gcp.session import GcpContext  # imports the SDK: type hints only
 
 
 def destination_type(destination: str) -> str:

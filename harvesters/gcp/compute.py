@@ -8,7 +8,7 @@ rules, networks, snapshots and images are global to the project.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from harvesters.base import ResourceRecord, resource_type
 from harvesters.gcp.common import (
@@ -21,7 +21,9 @@ from harvesters.gcp.common import (
     truthy,
     utc_iso,
 )
-from harvesters.gcp.session import GcpContext
+
+if TYPE_CHECKING:
+    from harvesters.gcp.session import GcpContext  # imports the SDK: type hints only
 
 PAGE = 500
 CLOUD_PLATFORM_SCOPE = "https://www.googleapis.com/auth/cloud-platform"

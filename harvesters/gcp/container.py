@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from harvesters.base import ResourceRecord, TransientError, resource_type
 from harvesters.gcp.common import region_of_zone, utc_iso
-from harvesters.gcp.session import GcpContext
+
+if TYPE_CHECKING:
+    from harvesters.gcp.session import GcpContext  # imports the SDK: type hints only
 
 
 def _by_region(ctx: GcpContext) -> dict[str, list[dict]]:

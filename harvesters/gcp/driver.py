@@ -1,12 +1,19 @@
-"""The GCP cloud driver: connect a CloudAccount (one project), list its regions, classify errors."""
+"""The GCP cloud driver: connect a CloudAccount (one project), list its regions, classify errors.
+
+googleapiclient, google-auth and httplib2 are imported only when a driver method runs (through
+harvesters.gcp.session), so registering the driver does not load them in the interface server.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from harvesters.base import HarvestError, InvalidCredentials, cloud_driver
-from harvesters.gcp import session
-from harvesters.gcp.session import GcpContext
+
+if TYPE_CHECKING:
+    from harvesters.gcp.session import GcpContext
+
+AUTH_TYPE = "service_account_key"
 
 
 def list_regions(ctx: GcpContext, project_id: str | None = None) -> list[str]:
@@ -23,15 +30,21 @@ class GcpDriver:
     provider = "gcp"
 
     def connect(self, cloud: Any) -> GcpContext:
-        if cloud.auth_type != session.AUTH_TYPE:
-            raise InvalidCredentials(f"unsupported GCP auth type {cloud.auth_type!r}; expected {session.AUTH_TYPE}")
+        from harvesters.gcp import session
+
+        if cloud.auth_type != AUTH_TYPE:
+            raise InvalidCredentials(f"unsupported GCP auth type {cloud.auth_type!r}; expected {AUTH_TYPE}")
         return session.connect(cloud.account_id, dict(cloud.auth_settings or {}), dict(cloud.credentials or {}))
 
     def regions(self, ctx: GcpContext) -> list[str]:
         return list_regions(ctx)
 
     def is_transient(self, exc: BaseException) -> bool:
+        from harvesters.gcp import session
+
         return session.is_transient(exc)
 
     def classify(self, exc: BaseException) -> HarvestError:
+        from harvesters.gcp import session
+
         return session.classify(exc)

@@ -9,11 +9,16 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from harvesters.base import HarvestError, InvalidCredentials, PermissionDenied
-from harvesters.gcp import session
-from harvesters.gcp.driver import list_regions
+from harvesters.gcp.driver import AUTH_TYPE, list_regions
+
+if TYPE_CHECKING:
+    from harvesters.gcp.session import GcpContext
+
+#: The APIs an --api-endpoint may name (harvesters.gcp.session.APIS, without importing the SDK here).
+API_NAMES = ("compute", "storage", "iam", "sqladmin", "cloudkms", "container", "logging", "cloudresourcemanager")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -43,6 +48,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def read_key(options: dict, stdin: IO[str] | None) -> dict:
+    from harvesters.gcp import session
+
     path = options.get("key_file")
     if path and path != "-":
         try:
@@ -61,19 +68,21 @@ def read_key(options: dict, stdin: IO[str] | None) -> dict:
 
 def auth_settings_from(options: dict, key: dict) -> dict:
     """The non-secret settings stored with each project: who we are and where the APIs are."""
+    from harvesters.gcp.session import check_url
+
     settings: dict[str, Any] = {"client_email": key["client_email"], "key_id": key.get("private_key_id")}
     if options.get("endpoint"):
-        settings["endpoint"] = session.check_url(options["endpoint"], "--endpoint")
+        settings["endpoint"] = check_url(options["endpoint"], "--endpoint")
     endpoints = {}
     for item in options.get("api_endpoint") or []:
         api, sep, url = item.partition("=")
-        if not sep or api not in session.APIS:
-            raise ValueError(f"--api-endpoint expects API=URL with API one of {', '.join(session.APIS)}, got {item!r}")
-        endpoints[api] = session.check_url(url, f"--api-endpoint {api}")
+        if not sep or api not in API_NAMES:
+            raise ValueError(f"--api-endpoint expects API=URL with API one of {', '.join(API_NAMES)}, got {item!r}")
+        endpoints[api] = check_url(url, f"--api-endpoint {api}")
     if endpoints:
         settings["endpoints"] = endpoints
     if options.get("token_uri"):
-        settings["token_uri"] = session.check_url(options["token_uri"], "--token-uri")
+        settings["token_uri"] = check_url(options["token_uri"], "--token-uri")
     return settings
 
 
@@ -85,7 +94,7 @@ def _parent(options: dict) -> str | None:
     return None
 
 
-def projects_under(ctx: session.GcpContext, parent: str) -> list[dict]:
+def projects_under(ctx: GcpContext, parent: str) -> list[dict]:
     """Every active project under ``parent``, through its folders at any depth."""
     crm = ctx.api("cloudresourcemanager")
     projects: list[dict] = []
@@ -102,7 +111,7 @@ def projects_under(ctx: session.GcpContext, parent: str) -> list[dict]:
     return sorted(projects, key=lambda p: p["projectId"])
 
 
-def discover_projects(ctx: session.GcpContext, options: dict) -> list[dict]:
+def discover_projects(ctx: GcpContext, options: dict) -> list[dict]:
     crm = ctx.api("cloudresourcemanager")
     parent = _parent(options)
     try:
@@ -129,6 +138,7 @@ def onboard(options: dict, stdin: IO[str] | None, organization: Any) -> list[Any
     """Validate the key with Google, then create one CloudAccount per project (all or nothing)."""
     from django.db import transaction
 
+    from harvesters.gcp import session
     from insightcloud.inventory.models import CloudAccount, Provider
 
     name = (options.get("name") or "").strip()
@@ -164,7 +174,7 @@ def onboard(options: dict, stdin: IO[str] | None, organization: Any) -> list[Any
                     provider=Provider.GCP,
                     name=cloud_name,
                     account_id=project["projectId"],
-                    auth_type=session.AUTH_TYPE,
+                    auth_type=AUTH_TYPE,
                     auth_settings={
                         **settings,
                         "project_number": project.get("name", "").rsplit("/", 1)[-1],
@@ -177,7 +187,7 @@ def onboard(options: dict, stdin: IO[str] | None, organization: Any) -> list[Any
     return created
 
 
-def _regions_or_none(probe: session.GcpContext, project_id: str) -> list[str]:
+def _regions_or_none(probe: GcpContext, project_id: str) -> list[str]:
     """The project's regions, or [] (decided at each harvest) where Compute Engine is not enabled."""
     try:
         return list_regions(probe, project_id)

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from harvesters.base import PermissionDenied, ResourceRecord, resource_type
 from harvesters.gcp.common import PRIMITIVE_ROLES, PUBLIC_MEMBERS, bindings, metadata_items, truthy, utc_iso
 from harvesters.gcp.iam import project_policy
-from harvesters.gcp.session import GcpContext
+
+if TYPE_CHECKING:
+    from harvesters.gcp.session import GcpContext  # imports the SDK: type hints only
 
 _DATA_ACCESS = {"DATA_READ", "DATA_WRITE"}
 

@@ -45,7 +45,6 @@ from harvesters.base import (
     with_backoff,
 )
 
-AUTH_TYPE = "service_account_key"
 SCOPES = ("https://www.googleapis.com/auth/cloud-platform",)
 
 #: API name -> (version, servicePath of its discovery document).
@@ -131,16 +130,18 @@ def proxy_info(method: str = "http") -> httplib2.ProxyInfo | None:
 
 
 def _error_reasons(exc: HttpError) -> set[str]:
-    reasons = set()
-    for detail in exc.error_details or []:
-        if isinstance(detail, dict):
-            reasons.update(str(detail[k]) for k in ("reason", "status") if detail.get(k))
+    """Google's machine-readable reasons: ``errors[].reason``, ``details[].reason`` and ``status``."""
     try:
         body = json.loads(exc.content or b"{}").get("error", {})
-        if isinstance(body, dict) and body.get("status"):
-            reasons.add(str(body["status"]))
     except (ValueError, AttributeError):
-        pass
+        return set()
+    if not isinstance(body, dict):
+        return set()
+    reasons = {str(body["status"])} if body.get("status") else set()
+    for key in ("errors", "details"):
+        for entry in body.get(key) or []:
+            if isinstance(entry, dict) and entry.get("reason"):
+                reasons.add(str(entry["reason"]))
     return reasons
 
 

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from harvesters.base import ResourceRecord, resource_type
 from harvesters.gcp.common import utc_iso
-from harvesters.gcp.session import GcpContext
+
+if TYPE_CHECKING:
+    from harvesters.gcp.session import GcpContext  # imports the SDK: type hints only
 
 _ENGINES = {"POSTGRES": "postgres", "MYSQL": "mysql", "SQLSERVER": "sqlserver"}
 _SSL_ENFORCED = {"ENCRYPTED_ONLY", "TRUSTED_CLIENT_CERTIFICATE_REQUIRED"}

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from harvesters.base import ResourceRecord, resource_type
 from harvesters.gcp.common import PUBLIC_MEMBERS, public_reasons, seconds_to_days, utc_iso
-from harvesters.gcp.session import GcpContext
+
+if TYPE_CHECKING:
+    from harvesters.gcp.session import GcpContext  # imports the SDK: type hints only
 
 
 def acl_public_reasons(bucket: dict) -> list[str]:

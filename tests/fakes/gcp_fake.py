@@ -782,8 +782,8 @@ def default_estate() -> dict[str, Any]:
 
 
 class _Failure:
-    def __init__(self, pattern: str, status: int, times: int) -> None:
-        self.pattern, self.status, self.remaining = pattern, status, times
+    def __init__(self, pattern: str, status: int, times: int, reason: str | None) -> None:
+        self.pattern, self.status, self.remaining, self.reason = pattern, status, times, reason
 
 
 class GcpFake:
@@ -849,10 +849,13 @@ class GcpFake:
         self._keys.pop(key["private_key_id"], None)
         self._tokens.clear()
 
-    def fail(self, path_or_action: str, status: int, times: int = 1) -> None:
-        """The next ``times`` requests whose path (with query) contains the pattern answer ``status``."""
+    def fail(self, path_or_action: str, status: int, times: int = 1, reason: str | None = None) -> None:
+        """The next ``times`` requests whose path (with query) contains the pattern answer ``status``.
+
+        ``reason`` is Google's machine-readable reason (``rateLimitExceeded``, ``SERVICE_DISABLED`` …).
+        """
         with self._lock:
-            self._failures.append(_Failure(path_or_action, status, times))
+            self._failures.append(_Failure(path_or_action, status, times, reason))
 
     def project(self, project_id: str) -> dict:
         return self.state["projects"][project_id]
@@ -863,12 +866,12 @@ class GcpFake:
 
     # --- internals used by the handler ------------------------------------------------------
 
-    def _take_failure(self, target: str) -> int | None:
+    def _take_failure(self, target: str) -> _Failure | None:
         with self._lock:
             for failure in self._failures:
                 if failure.remaining > 0 and failure.pattern in target:
                     failure.remaining -= 1
-                    return failure.status
+                    return failure
         return None
 
     def _issue_token(self, assertion: str) -> str | None:
@@ -918,9 +921,9 @@ class _Handler(BaseHTTPRequestHandler):
         if path == "/token" and method == "POST":
             return self._token(body)
         self.fake.requests.append((method, target))
-        status = self.fake._take_failure(target)
-        if status:
-            return self._error(status, f"injected failure {status}")
+        failure = self.fake._take_failure(target)
+        if failure:
+            return self._error(failure.status, f"injected failure {failure.status}", failure.reason)
         auth = self.headers.get("Authorization", "")
         if not auth.startswith("Bearer ") or auth[7:] not in self.fake._tokens:
             return self._error(401, "Request had invalid authentication credentials.")
@@ -941,10 +944,9 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
-    def _error(self, status: int, message: str) -> None:
-        reason = {429: "rateLimitExceeded", 403: "forbidden", 404: "notFound", 401: "authError"}.get(
-            status, "backendError"
-        )
+    def _error(self, status: int, message: str, reason: str | None = None) -> None:
+        defaults = {429: "rateLimitExceeded", 403: "forbidden", 404: "notFound", 401: "authError"}
+        reason = reason or defaults.get(status, "backendError")
         self._send(
             status,
             {

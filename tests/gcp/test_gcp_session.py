@@ -14,6 +14,7 @@ from harvesters.base import (
     with_backoff,
 )
 from harvesters.gcp import compute, session, storage
+from harvesters.gcp.driver import AUTH_TYPE
 from insightcloud.inventory.models import CloudAccount
 
 
@@ -23,7 +24,7 @@ def cloud_for(fake, key, project="acme-prod", **settings) -> CloudAccount:
         provider="gcp",
         name="prod",
         account_id=project,
-        auth_type=session.AUTH_TYPE,
+        auth_type=AUTH_TYPE,
         auth_settings={"endpoint": fake.url, **settings},
         credentials={"service_account_key": key},
     )
@@ -191,3 +192,56 @@ def test_errors_are_classified_in_one_line_without_secrets(gcp_ctx, gcp_fake, gc
     assert "\n" not in message and gcp_ctx.credentials.token not in message
     assert gcp_key["private_key"][40:80] not in message
     assert get_driver("gcp").classify(caught.value) is caught.value
+
+
+def test_a_403_rate_limit_is_retried_like_a_429(gcp_ctx, gcp_fake, recording_sleep):
+    gcp_fake.fail("/global/snapshots?", 403, times=1, reason="rateLimitExceeded")
+    assert len(list(compute.collect_snapshots(gcp_ctx, GLOBAL))) == 2
+    assert len(recording_sleep.delays) == 1
+
+
+def test_an_api_not_enabled_in_the_project_says_so(gcp_ctx, gcp_fake):
+    gcp_fake.fail("/container/", 403, times=1, reason="accessNotConfigured")
+    from harvesters.gcp import container
+
+    with pytest.raises(PermissionDenied, match="API not enabled"):
+        list(container.collect_clusters(gcp_ctx, "us-central1"))
+
+
+def test_onboarding_names_the_same_apis_as_the_session():
+    from harvesters.gcp import onboard
+
+    assert tuple(session.APIS) == onboard.API_NAMES
+
+
+def test_registering_the_gcp_harvesters_does_not_load_the_google_sdk():
+    """The interface server imports every plug-in module; googleapiclient must stay unloaded there."""
+    import subprocess
+    import sys
+
+    from tests.processes import ROOT, process_env
+
+    code = "\n".join(
+        [
+            "import sys, django",
+            "django.setup()",
+            "from insightcloud.registry import registry",
+            "with registry.unlocked():",
+            "    from harvesters import gcp",
+            "    gcp.load()",
+            "assert 'gcp.compute.instance' in registry.names('resource_types')",
+            "assert 'gcp' in registry.names('clouds')",
+            "sdk = ('googleapiclient', 'google.auth', 'google.oauth2', 'httplib2')",
+            "print(sorted(m for m in sdk if m in sys.modules))",
+        ]
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env=process_env(DJANGO_SETTINGS_MODULE="insightcloud.settings"),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"

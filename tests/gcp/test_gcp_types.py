@@ -304,3 +304,32 @@ def test_a_quiet_project_harvests_empty_listings(gcp_fake, gcp_key, no_proxy_env
     assert list(container.collect_clusters(ctx, "us-central1")) == []
     (project_record,) = resourcemanager.collect_project(ctx, GLOBAL)
     assert project_record.properties["public_members"] == []
+
+
+def _matches(value, declared: str) -> bool:
+    """Does ``value`` fit a normalized property's declared type (``bool|None``, ``list[str]`` …)?"""
+    kinds = {"str": str, "int": int, "bool": bool, "dict": dict, "None": type(None)}
+    type_part = declared.split(":", 1)[0].strip()
+    for option in type_part.split("|"):
+        option = option.strip()
+        if option.startswith("list"):
+            if isinstance(value, list):
+                return True
+        elif option in kinds and isinstance(value, kinds[option]) and not (option == "int" and isinstance(value, bool)):
+            return True
+    return False
+
+
+def test_common_keys_have_the_declared_types_for_the_cross_cloud_comparison(gcp_ctx):
+    from harvesters.normalized import RULE_PROPERTIES, TYPES
+
+    for spec in resource_types_for("gcp"):
+        regions = [GLOBAL] if spec.scope == "global" else list(REGIONS)
+        for record in harvest(gcp_ctx, spec.collect, regions).values():
+            for key, declared in TYPES[spec.resource_type].properties.items():
+                value = record.properties[key]
+                assert _matches(value, declared), f"{spec.native_type} {record.name}: {key}={value!r} is not {declared}"
+            for rule in record.properties.get("ingress", []) + record.properties.get("egress", []):
+                assert set(rule) == set(RULE_PROPERTIES)
+                for key, declared in RULE_PROPERTIES.items():
+                    assert _matches(rule[key], declared), f"{record.name}: rule {key}={rule[key]!r}"
