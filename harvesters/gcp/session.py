@@ -45,6 +45,7 @@ from harvesters.base import (
     with_backoff,
 )
 
+DEFAULT_UNIVERSE = "googleapis.com"
 SCOPES = ("https://www.googleapis.com/auth/cloud-platform",)
 
 #: API name -> (version, servicePath of its discovery document).
@@ -231,15 +232,21 @@ class GcpContext:
             services = self._local.services = {}
             self._local.http = self.http()
         if name not in services:
-            version = APIS[name][0]
+            options: dict[str, str] = {}
             endpoint = api_endpoint(name, self.auth_settings)
+            if endpoint:
+                options["api_endpoint"] = endpoint
+            universe = getattr(self.credentials, "universe_domain", DEFAULT_UNIVERSE)
+            if universe != DEFAULT_UNIVERSE:
+                # A sovereign cloud: its hosts are <api>.<universe>, and the client must agree with the key.
+                options["universe_domain"] = universe
             services[name] = discovery.build(
                 name,
-                version,
+                APIS[name][0],
                 http=self._local.http,
                 static_discovery=True,
                 cache_discovery=False,
-                client_options={"api_endpoint": endpoint} if endpoint else None,
+                client_options=options or None,
             )
         return services[name]
 

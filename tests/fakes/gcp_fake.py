@@ -793,6 +793,7 @@ class GcpFake:
         self.page_size = page_size
         self.state: dict[str, Any] = default_estate()
         self.requests: list[tuple[str, str]] = []  # (method, path?query) of every API request
+        self.token_requests = 0
         self._keys: dict[str, Any] = {}  # private_key_id -> public key
         self._tokens: dict[str, str] = {}  # access token -> client_email
         self._failures: list[_Failure] = []
@@ -824,7 +825,9 @@ class GcpFake:
     def token_uri(self) -> str:
         return self.url + "token"
 
-    def service_account_key(self, email: str = "insightcloud@acme-prod.iam.gserviceaccount.com") -> dict:
+    def service_account_key(
+        self, email: str = "insightcloud@acme-prod.iam.gserviceaccount.com", universe_domain: str = "googleapis.com"
+    ) -> dict:
         """A new JSON key the token endpoint accepts (its token_uri points at this fake)."""
         private = _rsa_key()
         key_id = secrets.token_hex(20)
@@ -841,7 +844,7 @@ class GcpFake:
             "client_id": "1234567890",
             "auth_uri": "https://accounts.google.com/o/oauth2/auth",
             "token_uri": self.token_uri,
-            "universe_domain": "googleapis.com",
+            "universe_domain": universe_domain,
         }
 
     def revoke(self, key: dict) -> None:
@@ -875,6 +878,20 @@ class GcpFake:
         return None
 
     def _issue_token(self, assertion: str) -> str | None:
+        self.token_requests += 1
+        email = self._verify_jwt(assertion)
+        if email is None:
+            return None
+        token = "ya29.fake-" + secrets.token_urlsafe(16)
+        self._tokens[token] = email
+        return token
+
+    def _authorized(self, bearer: str) -> bool:
+        """An access token we issued, or a self-signed JWT from a key we know (JWT access, as Google allows)."""
+        return bearer in self._tokens or (bearer.count(".") == 2 and self._verify_jwt(bearer) is not None)
+
+    def _verify_jwt(self, assertion: str) -> str | None:
+        """The issuer of an RS256 JWT signed by one of our keys, None if it is not."""
         try:
             header_b64, payload_b64, signature_b64 = assertion.split(".")
             header = json.loads(_b64url_decode(header_b64))
@@ -890,9 +907,7 @@ class GcpFake:
             return None
         if payload.get("iss") != email or payload.get("exp", 0) < time.time():
             return None
-        token = "ya29.fake-" + secrets.token_urlsafe(16)
-        self._tokens[token] = email
-        return token
+        return email
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -925,7 +940,7 @@ class _Handler(BaseHTTPRequestHandler):
         if failure:
             return self._error(failure.status, f"injected failure {failure.status}", failure.reason)
         auth = self.headers.get("Authorization", "")
-        if not auth.startswith("Bearer ") or auth[7:] not in self.fake._tokens:
+        if not auth.startswith("Bearer ") or not self.fake._authorized(auth[7:]):
             return self._error(401, "Request had invalid authentication credentials.")
         for pattern, handler_name, verb in ROUTES:
             match = pattern.fullmatch(path)

@@ -245,3 +245,17 @@ def test_registering_the_gcp_harvesters_does_not_load_the_google_sdk():
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
+
+
+def test_a_sovereign_universe_key_signs_its_own_tokens_and_reaches_the_apis(gcp_fake, no_proxy_env):
+    key = gcp_fake.service_account_key(universe_domain="sovereign.example")
+    ctx = get_driver("gcp").connect(cloud_for(gcp_fake, key))
+    assert len(list(compute.collect_firewalls(ctx, GLOBAL))) == 6
+    assert gcp_fake.token_requests == 0  # self-signed JWT access: no token endpoint in that universe
+    assert ctx.api("storage")._universe_domain == "sovereign.example"
+
+
+def test_without_an_endpoint_a_sovereign_universe_uses_its_own_hosts(gcp_fake):
+    key = gcp_fake.service_account_key(universe_domain="sovereign.example")
+    ctx = session.GcpContext(account_id="p", credentials=session.credentials_from(key, {}))
+    assert ctx.api("compute")._baseUrl == "https://compute.sovereign.example/compute/v1/"
