@@ -377,10 +377,10 @@ def collect_disks(ctx: GcpContext, region: str) -> Iterator[ResourceRecord]:
 )
 def collect_snapshots(ctx: GcpContext, region: str) -> Iterator[ResourceRecord]:
     """Disk snapshots: source disk, CMEK, storage locations, who may use them (IAM)."""
-    compute = ctx.api("compute")
+    snapshots = ctx.api("compute").snapshots()  # build a resource once: each build costs ~30 ms
     for snapshot in _global(ctx, "snapshots"):
         encryption = snapshot.get("snapshotEncryptionKey") or {}
-        policy = ctx.execute(compute.snapshots().getIamPolicy(project=ctx.project_id, resource=snapshot["name"]))
+        policy = ctx.execute(snapshots.getIamPolicy(project=ctx.project_id, resource=snapshot["name"]))
         reasons = public_reasons(policy)
         properties = {
             "volume_id": resource_path(snapshot.get("sourceDisk")),
@@ -416,9 +416,9 @@ def collect_snapshots(ctx: GcpContext, region: str) -> Iterator[ResourceRecord]:
 )
 def collect_images(ctx: GcpContext, region: str) -> Iterator[ResourceRecord]:
     """The project's custom images and who may use them (IAM: allUsers / allAuthenticatedUsers is public)."""
-    compute = ctx.api("compute")
+    images = ctx.api("compute").images()
     for image in _global(ctx, "images"):
-        policy = ctx.execute(compute.images().getIamPolicy(project=ctx.project_id, resource=image["name"]))
+        policy = ctx.execute(images.getIamPolicy(project=ctx.project_id, resource=image["name"]))
         reasons = public_reasons(policy)
         properties = {
             "public": bool(reasons),

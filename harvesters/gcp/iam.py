@@ -40,8 +40,9 @@ def collect_service_accounts(ctx: GcpContext, region: str) -> Iterator[ResourceR
         for member in binding["members"]:
             roles_of.setdefault(member, []).append(binding["role"])
     accounts = iam.projects().serviceAccounts()
+    keys_api = accounts.keys()  # build a resource once: each build costs ~30 ms
     for account in ctx.items(accounts.list, "accounts", name=f"projects/{ctx.project_id}", pageSize=100):
-        response = ctx.execute(accounts.keys().list(name=account["name"], keyTypes="USER_MANAGED"))
+        response = ctx.execute(keys_api.list(name=account["name"], keyTypes="USER_MANAGED"))
         keys = [
             {
                 "id": key["name"].rsplit("/", 1)[-1],

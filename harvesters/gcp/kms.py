@@ -36,10 +36,11 @@ _STATES = {
 def collect_crypto_keys(ctx: GcpContext, region: str) -> Iterator[ResourceRecord]:
     """KMS keys of every key ring in every location (regions, multi-regions, global): rotation and IAM."""
     locations = ctx.api("cloudkms").projects().locations()
+    rings = locations.keyRings()  # build each resource once: a build costs ~30 ms
+    keys = rings.cryptoKeys()
     for location in ctx.items(locations.list, "locations", name=f"projects/{ctx.project_id}", pageSize=100):
         parent = location["name"]
-        for ring in ctx.items(locations.keyRings().list, "keyRings", parent=parent, pageSize=1000):
-            keys = locations.keyRings().cryptoKeys()
+        for ring in ctx.items(rings.list, "keyRings", parent=parent, pageSize=1000):
             for key in ctx.items(keys.list, "cryptoKeys", parent=ring["name"], pageSize=1000):
                 policy = ctx.execute(keys.getIamPolicy(resource=key["name"]))
                 reasons = public_reasons(policy)

@@ -31,12 +31,10 @@ def acl_public_reasons(bucket: dict) -> list[str]:
 )
 def collect_buckets(ctx: GcpContext, region: str) -> Iterator[ResourceRecord]:
     """Buckets with their IAM policy: public through IAM or ACLs, uniform access, versioning, retention, logging."""
-    storage = ctx.api("storage")
+    buckets = ctx.api("storage").buckets()  # build the resource once: each build costs ~30 ms
     # projection=full includes the legacy ACLs, which still apply without uniform bucket-level access.
-    for bucket in ctx.items(
-        storage.buckets().list, "items", project=ctx.project_id, projection="full", maxResults=1000
-    ):
-        policy = ctx.execute(storage.buckets().getIamPolicy(bucket=bucket["name"]))
+    for bucket in ctx.items(buckets.list, "items", project=ctx.project_id, projection="full", maxResults=1000):
+        policy = ctx.execute(buckets.getIamPolicy(bucket=bucket["name"]))
         policy = {k: v for k, v in policy.items() if k not in ("kind", "resourceId")}
         iam = bucket.get("iamConfiguration") or {}
         uniform = bool((iam.get("uniformBucketLevelAccess") or iam.get("bucketPolicyOnly") or {}).get("enabled"))
