@@ -17,6 +17,15 @@ from harvesters.gcp.driver import AUTH_TYPE, list_regions
 if TYPE_CHECKING:
     from harvesters.gcp.session import GcpContext
 
+
+class OnboardingInputError(HarvestError, ValueError):
+    """A bad option (endpoint, name, regions): a one-line message, nothing saved.
+
+    A HarvestError so that addcloud reports it like a credentials problem, a ValueError because
+    that is what it is.
+    """
+
+
 #: The APIs an --api-endpoint may name (harvesters.gcp.session.APIS, without importing the SDK here).
 API_NAMES = ("compute", "storage", "iam", "sqladmin", "cloudkms", "container", "logging", "cloudresourcemanager")
 
@@ -68,7 +77,13 @@ def read_key(options: dict, stdin: IO[str] | None) -> dict:
 
 def auth_settings_from(options: dict, key: dict) -> dict:
     """The non-secret settings stored with each project: who we are and where the APIs are."""
-    from harvesters.gcp.session import check_url
+    from harvesters.gcp import session
+
+    def check_url(url: str, what: str) -> str:
+        try:
+            return session.check_url(url, what)
+        except ValueError as exc:
+            raise OnboardingInputError(str(exc)) from None
 
     settings: dict[str, Any] = {"client_email": key["client_email"], "key_id": key.get("private_key_id")}
     if options.get("endpoint"):
@@ -77,7 +92,8 @@ def auth_settings_from(options: dict, key: dict) -> dict:
     for item in options.get("api_endpoint") or []:
         api, sep, url = item.partition("=")
         if not sep or api not in API_NAMES:
-            raise ValueError(f"--api-endpoint expects API=URL with API one of {', '.join(API_NAMES)}, got {item!r}")
+            names = ", ".join(API_NAMES)
+            raise OnboardingInputError(f"--api-endpoint expects API=URL with API one of {names}, got {item!r}")
         endpoints[api] = check_url(url, f"--api-endpoint {api}")
     if endpoints:
         settings["endpoints"] = endpoints
@@ -143,7 +159,7 @@ def onboard(options: dict, stdin: IO[str] | None, organization: Any) -> list[Any
 
     name = (options.get("name") or "").strip()
     if not name:
-        raise ValueError("--name is required")
+        raise OnboardingInputError("--name is required")
     key = read_key(options, stdin)
     settings = auth_settings_from(options, key)
     credentials = {"service_account_key": key}
@@ -156,14 +172,14 @@ def onboard(options: dict, stdin: IO[str] | None, organization: Any) -> list[Any
     for project in projects:
         project_id = project["projectId"]
         cloud_name = name if len(projects) == 1 and not parent else f"{name} ({project_id})"
-        plans.append((cloud_name, project, wanted_regions or _regions_or_none(probe, project_id)))
+        plans.append((cloud_name, project, _regions_for(probe, project_id, wanted_regions)))
     taken = set(
         CloudAccount.objects.filter(organization=organization, name__in=[p[0] for p in plans]).values_list(
             "name", flat=True
         )
     )
     if taken:
-        raise ValueError(f"a cloud named {sorted(taken)[0]!r} already exists in {organization}")
+        raise OnboardingInputError(f"a cloud named {sorted(taken)[0]!r} already exists in {organization}")
 
     created = []
     with transaction.atomic():
@@ -187,9 +203,16 @@ def onboard(options: dict, stdin: IO[str] | None, organization: Any) -> list[Any
     return created
 
 
-def _regions_or_none(probe: GcpContext, project_id: str) -> list[str]:
-    """The project's regions, or [] (decided at each harvest) where Compute Engine is not enabled."""
+def _regions_for(probe: GcpContext, project_id: str, wanted: list[str]) -> list[str]:
+    """The regions chosen (checked against the project's), else the project's regions.
+
+    [] (every region, decided at each harvest) where Compute Engine is not enabled to say which.
+    """
     try:
-        return list_regions(probe, project_id)
+        available = list_regions(probe, project_id)
     except PermissionDenied:
-        return []
+        return wanted
+    unknown = [region for region in wanted if region not in available]
+    if unknown:
+        raise OnboardingInputError(f"region(s) not available to project {project_id}: {', '.join(unknown)}")
+    return wanted or available

@@ -158,3 +158,18 @@ def test_the_scope_is_required_and_exclusive():
         parse("--name", "x")
     with pytest.raises(SystemExit):
         parse("--name", "x", "--project-id", "a", "--organization-id", "1")
+
+
+def test_regions_not_available_to_the_project_are_refused(organization, gcp_fake, source, no_proxy_env):
+    options = parse("--name", "p", "--project-id", "acme-prod", "--regions", "us-central1,mars-north1", *source)
+    with pytest.raises(onboard.OnboardingInputError, match="mars-north1"):
+        onboard.onboard(options, None, organization)
+    assert not CloudAccount.objects.exists()
+
+
+def test_option_errors_are_harvest_errors_for_addcloud(organization, gcp_key):
+    from harvesters.base import HarvestError
+
+    options = parse("--name", "prod", "--project-id", "p", "--token-uri", "not-a-url")
+    with pytest.raises(HarvestError, match="--token-uri must be an http"):
+        onboard.onboard(options, io.StringIO(json.dumps(gcp_key)), organization)
