@@ -53,6 +53,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="one API's endpoint including its service path (compute=https://host/compute/v1/); repeatable",
     )
     parser.add_argument("--token-uri", metavar="URL", help="OAuth token endpoint instead of the key's token_uri")
+    parser.add_argument("--ca-bundle", metavar="PATH", help="CA certificates to trust for the endpoints (PEM file)")
     parser.add_argument("--regions", help="comma-separated regions to harvest; default: every region that is up")
 
 
@@ -97,6 +98,10 @@ def auth_settings_from(options: dict, key: dict) -> dict:
         endpoints[api] = check_url(url, f"--api-endpoint {api}")
     if endpoints:
         settings["endpoints"] = endpoints
+    if options.get("ca_bundle"):
+        if not Path(options["ca_bundle"]).is_file():
+            raise OnboardingInputError(f"--ca-bundle {options['ca_bundle']} is not a file")
+        settings["ca_bundle"] = str(Path(options["ca_bundle"]).resolve())
     if options.get("token_uri"):
         settings["token_uri"] = check_url(options["token_uri"], "--token-uri")
     return settings

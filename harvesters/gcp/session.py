@@ -127,6 +127,20 @@ def proxy_info(method: str = "http") -> httplib2.ProxyInfo | None:
     return _NoProxyAwareInfo(*base.astuple())
 
 
+def ca_bundle(auth_settings: dict) -> str | None:
+    """CA certificates to trust: ``auth_settings["ca_bundle"]``, else REQUESTS_CA_BUNDLE / SSL_CERT_FILE.
+
+    httplib2 otherwise trusts certifi's bundle (or HTTPLIB2_CA_CERTS): a private endpoint or a
+    TLS-inspecting proxy needs its own CA here.
+    """
+    return auth_settings.get("ca_bundle") or os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("SSL_CERT_FILE")
+
+
+def raw_http(auth_settings: dict, timeout: float) -> httplib2.Http:
+    """The httplib2 transport every call uses: timeout, proxy from the environment, CA bundle."""
+    return httplib2.Http(timeout=timeout, proxy_info=proxy_info, ca_certs=ca_bundle(auth_settings))
+
+
 # --- errors -----------------------------------------------------------------------------
 
 
@@ -222,8 +236,7 @@ class GcpContext:
 
     def http(self) -> google_auth_httplib2.AuthorizedHttp:
         """A new authorized HTTP with our timeout and proxy (one per thread: httplib2 is not thread-safe)."""
-        raw = httplib2.Http(timeout=self.timeout, proxy_info=proxy_info)
-        return google_auth_httplib2.AuthorizedHttp(self.credentials, http=raw)
+        return google_auth_httplib2.AuthorizedHttp(self.credentials, http=raw_http(self.auth_settings, self.timeout))
 
     def api(self, name: str) -> Any:
         """The googleapiclient service for ``name`` (a key of APIS), cached per thread."""
@@ -342,11 +355,13 @@ def connect(project_id: str, auth_settings: dict, credentials: dict, **options: 
 
 
 def refresh_token(ctx: GcpContext) -> None:
-    request = google_auth_httplib2.Request(httplib2.Http(timeout=ctx.timeout, proxy_info=proxy_info))
+    request = google_auth_httplib2.Request(raw_http(ctx.auth_settings, ctx.timeout))
     try:
         ctx.credentials.refresh(request)
-    except Exception as exc:
-        error = classify(exc)
-        if isinstance(error, TransientError):
-            raise error from None
+    except google.auth.exceptions.RefreshError as exc:
+        if is_transient(exc):
+            raise TransientError(describe(exc)) from None
         raise InvalidCredentials(f"GCP refused the service-account key: {describe(exc)}") from None
+    except Exception as exc:
+        # Not an answer from Google about the key (TLS, DNS, proxy, timeout): say what it was.
+        raise classify(exc) from None

@@ -19,6 +19,7 @@ import copy
 import json
 import re
 import secrets
+import ssl
 import threading
 import time
 import urllib.parse
@@ -48,6 +49,45 @@ def _rsa_key() -> Any:
     if not _RSA_KEYS:
         _RSA_KEYS.append(rsa.generate_private_key(public_exponent=65537, key_size=2048))
     return _RSA_KEYS[0]
+
+
+def _self_signed_certificate(directory: str) -> tuple[str, str]:
+    """A certificate for 127.0.0.1 / localhost and its key, written as PEM files: (cert path, key path)."""
+    import datetime
+    import ipaddress
+    import os
+
+    from cryptography import x509
+    from cryptography.x509.oid import NameOID
+
+    key = _rsa_key()
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "gcp-fake")])
+    now = datetime.datetime.now(datetime.UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = os.path.join(directory, "gcp-fake.pem"), os.path.join(directory, "gcp-fake.key")
+    with open(cert_path, "wb") as handle:
+        handle.write(certificate.public_bytes(serialization.Encoding.PEM))
+    with open(key_path, "wb") as handle:
+        handle.write(
+            key.private_bytes(
+                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+            )
+        )
+    return cert_path, key_path
 
 
 def _zone_url(project: str, zone: str) -> str:
@@ -789,8 +829,11 @@ class _Failure:
 class GcpFake:
     """Start with :meth:`start`, stop with :meth:`stop`; ``url`` is the base for every API."""
 
-    def __init__(self, page_size: int = 2) -> None:
+    def __init__(self, page_size: int = 2, tls_dir: str | None = None) -> None:
+        """``tls_dir``: serve HTTPS with a self-signed certificate for 127.0.0.1 written there (``ca_file``)."""
         self.page_size = page_size
+        self.tls_dir = tls_dir
+        self.ca_file: str | None = None
         self.state: dict[str, Any] = default_estate()
         self.requests: list[tuple[str, str]] = []  # (method, path?query) of every API request
         self.token_requests = 0
@@ -807,6 +850,11 @@ class GcpFake:
         handler = type("Handler", (_Handler,), {"fake": self})
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self._server.daemon_threads = True
+        if self.tls_dir:
+            self.ca_file, key_file = _self_signed_certificate(self.tls_dir)
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(self.ca_file, key_file)
+            self._server.socket = context.wrap_socket(self._server.socket, server_side=True)
         self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), name="gcp-fake", daemon=True)
         self._thread.start()
         return self
@@ -819,7 +867,8 @@ class GcpFake:
     @property
     def url(self) -> str:
         assert self._server, "start the fake first"
-        return f"http://127.0.0.1:{self._server.server_address[1]}/"
+        scheme = "https" if self.tls_dir else "http"
+        return f"{scheme}://127.0.0.1:{self._server.server_address[1]}/"
 
     @property
     def token_uri(self) -> str:

@@ -173,3 +173,14 @@ def test_option_errors_are_harvest_errors_for_addcloud(organization, gcp_key):
     options = parse("--name", "prod", "--project-id", "p", "--token-uri", "not-a-url")
     with pytest.raises(HarvestError, match="--token-uri must be an http"):
         onboard.onboard(options, io.StringIO(json.dumps(gcp_key)), organization)
+
+
+def test_a_ca_bundle_is_stored_as_an_absolute_path_and_must_exist(organization, source, tmp_path, no_proxy_env):
+    bundle = tmp_path / "ca.pem"
+    bundle.write_text("")  # only its path is stored; the fake is plain HTTP
+    options = parse("--name", "p", "--project-id", "acme-prod", "--ca-bundle", str(bundle), *source)
+    (cloud,) = onboard.onboard(options, None, organization)
+    assert cloud.auth_settings["ca_bundle"] == str(bundle.resolve())
+    options = parse("--name", "q", "--project-id", "acme-prod", "--ca-bundle", str(tmp_path / "absent.pem"), *source)
+    with pytest.raises(onboard.OnboardingInputError, match="is not a file"):
+        onboard.onboard(options, None, organization)
