@@ -100,6 +100,26 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
+# --- Behind the TLS proxy (deploy/nginx, deploy/apache2) ----------------------------------------
+# X-Forwarded-For/-Proto are believed only from INSIGHTCLOUD_TRUSTED_PROXIES (IPs/CIDRs); from any
+# other peer insightcloud.forwarded strips them, so a forged "X-Forwarded-Proto: https" is ignored.
+TRUSTED_PROXIES = env.list("INSIGHTCLOUD_TRUSTED_PROXIES", [])
+MIDDLEWARE.insert(0, "insightcloud.forwarded.TrustedProxyMiddleware")
+if TRUSTED_PROXIES:
+    from insightcloud.forwarded import parse_networks
+
+    try:
+        parse_networks(TRUSTED_PROXIES)
+    except ValueError as exc:
+        raise SettingError(str(exc)) from None
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Users reach us over HTTPS: cookies only over TLS, and browsers told to stay on HTTPS (HSTS).
+TLS = env.bool("INSIGHTCLOUD_TLS", False)
+if TLS:
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = env.int("INSIGHTCLOUD_HSTS_SECONDS", 31536000, minimum=0)
+
 ROOT_URLCONF = "insightcloud.urls"
 WSGI_APPLICATION = "insightcloud.wsgi.application"
 AUTH_USER_MODEL = "accounts.User"
