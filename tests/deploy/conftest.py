@@ -1,0 +1,3 @@
+from __future__ import annotations
+
+from tests.fakes.forward_proxy import authenticating_proxy, forward_proxy  # noqa: F401 (fixtures)
