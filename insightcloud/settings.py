@@ -255,6 +255,12 @@ LOGGING = {
 }
 
 if SENTRY_DSN:
-    import sentry_sdk
+    # Errors of every process, tagged and scrubbed of secrets (insightcloud/sentry.py).
+    from insightcloud.sentry import init_sentry
 
-    sentry_sdk.init(dsn=SENTRY_DSN, release=f"insightcloud@{VERSION}", send_default_pii=False)
+    init_sentry(
+        SENTRY_DSN,
+        release=f"insightcloud@{VERSION}",
+        environment=env.str("SENTRY_ENVIRONMENT"),
+        secrets=(SECRET_KEY, *ENCRYPTION_KEYS, env.str("DIVVY_DB_PASSWORD"), REDIS_PASSWORD),
+    )
