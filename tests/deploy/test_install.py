@@ -189,3 +189,53 @@ def test_worker_role_installs_only_worker_units_and_no_nginx(tmp_path):
         'SERVICES="insightcloud-worker@1.service insightcloud-worker@2.service insightcloud-worker@3.service '
         'insightcloud-worker-p0.service"' in conf
     )
+
+
+def test_without_systemd_the_fallback_runs_every_service_and_nginx_serves_status_over_https(tmp_path):
+    """install.sh starts the units' commands with insightcloudctl; /Status answers through nginx/TLS."""
+    import json
+    import ssl
+    import time
+    import urllib.request
+
+    from tests.processes import free_port
+
+    if not __import__("shutil").which("nginx"):
+        pytest.skip("nginx is not installed")
+    http_port, https_port, app_port = free_port(), free_port(), free_port()
+    ctl = tmp_path / "opt/insightcloud/bin/insightcloudctl"
+    try:
+        result = run_install(
+            tmp_path,
+            "--role",
+            "all",
+            INSIGHTCLOUD_NO_START="0",
+            INSIGHTCLOUD_HTTP_PORT=str(http_port),
+            INSIGHTCLOUD_HTTPS_PORT=str(https_port),
+            INSIGHTCLOUD_BIND=f"127.0.0.1:{app_port}",
+            INSIGHTCLOUD_HEARTBEAT_SECONDS="2",
+            INSIGHTCLOUD_NGINX_IPV6="0",
+        )
+        assert "using " in result.stdout and "insightcloudctl" in result.stdout
+        context = ssl.create_default_context(cafile=str(tmp_path / "etc/insightcloud/tls/insightcloud.crt"))
+        context.check_hostname = False  # the certificate names this host, we connect to 127.0.0.1
+        deadline = time.monotonic() + 60
+        body: dict = {}
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(f"https://127.0.0.1:{https_port}/Status", context=context, timeout=5) as r:
+                    body = json.loads(r.read())
+                if body.get("status") == "healthy" and len(body["workers"]) == 2:
+                    break
+            except OSError:
+                pass
+            time.sleep(1)
+        assert body.get("status") == "healthy", body
+        assert {w["queues"] == ["p0"] for w in body["workers"]} == {True, False}  # general and dedicated p0
+        status = subprocess.run([str(ctl), "status"], capture_output=True, text=True)
+        assert status.returncode == 0 and status.stdout.count(": running") == 5, status.stdout
+    finally:
+        if ctl.exists():
+            subprocess.run([str(ctl), "stop"], capture_output=True, text=True, timeout=120)
+    status = subprocess.run([str(ctl), "status"], capture_output=True, text=True)
+    assert status.returncode == 3 and ": running" not in status.stdout
