@@ -551,6 +551,13 @@ NGINX
         rm -f "$tmp"
     fi
     NGINX_MAIN_CONF=$main_conf
+    # SELinux (CentOS/RHEL) forbids nginx to connect to the interface server unless told.
+    if [[ -z $ROOT ]] && command -v getsebool >/dev/null 2>&1 && [[ $(getenforce 2>/dev/null) != Disabled ]]; then
+        if ! getsebool httpd_can_network_connect 2>/dev/null | grep -q -- '--> on'; then
+            setsebool -P httpd_can_network_connect 1
+            changed "SELinux boolean httpd_can_network_connect"
+        fi
+    fi
     if command -v "$(nginx_bin)" >/dev/null 2>&1; then
         mkdir -p "$RUN_DIR"
         "$(nginx_bin)" -t -q -c "$main_conf" || die "nginx rejects $main_conf (see above)"
