@@ -105,6 +105,26 @@ MIDDLEWARE = [
     "axes.middleware.AxesMiddleware",  # last: turns lock-outs into a response
 ]
 
+# --- Behind the TLS proxy (deploy/nginx, deploy/apache2) ----------------------------------------
+# X-Forwarded-For/-Proto are believed only from INSIGHTCLOUD_TRUSTED_PROXIES (IPs/CIDRs); from any
+# other peer insightcloud.forwarded strips them, so a forged "X-Forwarded-Proto: https" is ignored.
+TRUSTED_PROXIES = env.list("INSIGHTCLOUD_TRUSTED_PROXIES", [])
+MIDDLEWARE.insert(0, "insightcloud.forwarded.TrustedProxyMiddleware")
+if TRUSTED_PROXIES:
+    from insightcloud.forwarded import parse_networks
+
+    try:
+        parse_networks(TRUSTED_PROXIES)
+    except ValueError as exc:
+        raise SettingError(str(exc)) from None
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Users reach us over HTTPS: cookies only over TLS, and browsers told to stay on HTTPS (HSTS).
+TLS = env.bool("INSIGHTCLOUD_TLS", False)
+if TLS:
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = env.int("INSIGHTCLOUD_HSTS_SECONDS", 31536000, minimum=0)
+
 ROOT_URLCONF = "insightcloud.urls"
 WSGI_APPLICATION = "insightcloud.wsgi.application"
 AUTH_USER_MODEL = "accounts.User"
@@ -274,6 +294,12 @@ LOGGING = {
 }
 
 if SENTRY_DSN:
-    import sentry_sdk
+    # Errors of every process, tagged and scrubbed of secrets (insightcloud/sentry.py).
+    from insightcloud.sentry import init_sentry
 
-    sentry_sdk.init(dsn=SENTRY_DSN, release=f"insightcloud@{VERSION}", send_default_pii=False)
+    init_sentry(
+        SENTRY_DSN,
+        release=f"insightcloud@{VERSION}",
+        environment=env.str("SENTRY_ENVIRONMENT"),
+        secrets=(SECRET_KEY, *ENCRYPTION_KEYS, env.str("DIVVY_DB_PASSWORD"), REDIS_PASSWORD),
+    )
