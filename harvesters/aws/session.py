@@ -107,6 +107,8 @@ def connect(auth_type: str, auth_settings: dict, credentials: dict) -> AwsContex
     try:
         identity = base.client("sts").get_caller_identity()
     except Exception as exc:
+        if is_transient(exc):  # an endpoint that is down says nothing about the credentials
+            raise TransientError(f"cannot reach AWS STS: {describe(exc)}") from None
         raise InvalidCredentials(f"AWS refused the credentials: {describe(exc)}") from None
     if auth_type != "assume_role":
         base.account_id = identity["Account"]
@@ -123,6 +125,8 @@ def connect(auth_type: str, auth_settings: dict, credentials: dict) -> AwsContex
     try:
         assumed = base.client("sts").assume_role(**params)["Credentials"]
     except Exception as exc:
+        if is_transient(exc):
+            raise TransientError(f"cannot reach AWS STS: {describe(exc)}") from None
         raise AssumeRoleFailed(f"cannot assume {role_arn}: {describe(exc)}") from None
     session = boto3.session.Session(
         aws_access_key_id=assumed["AccessKeyId"],
@@ -146,10 +150,10 @@ def describe(exc: BaseException) -> str:
     """One line for an operator: the AWS error code and message, never a traceback."""
     if isinstance(exc, botocore.exceptions.ClientError):
         error = exc.response.get("Error", {})
-        return f"{error.get('Code', 'Error')}: {error.get('Message', '')}".strip()
+        return " ".join(f"{error.get('Code', 'Error')}: {error.get('Message', '')}".split())
     if isinstance(exc, botocore.exceptions.NoCredentialsError):
         return "no credentials found (instance role or environment)"
-    return f"{type(exc).__name__}: {exc}"
+    return " ".join(f"{type(exc).__name__}: {exc}".split())
 
 
 def is_transient(exc: BaseException) -> bool:
