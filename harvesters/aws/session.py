@@ -20,6 +20,11 @@ from harvesters.base import AssumeRoleFailed, HarvestError, InvalidCredentials, 
 
 DEFAULT_REGION = "us-east-1"
 
+# botocore's own retries (throttling, 5xx, connection errors) before a call fails; the harvest
+# then retries the whole listing with backoff (harvesters.harvest.LISTING_ATTEMPTS).
+RETRY_MODE = "adaptive"
+MAX_ATTEMPTS = 6
+
 _INVALID_CREDENTIAL_CODES = {
     "InvalidClientTokenId",
     "SignatureDoesNotMatch",
@@ -47,7 +52,7 @@ _PERMISSION_CODES = {"AccessDenied", "AccessDeniedException", "UnauthorizedOpera
 
 def botocore_config(endpoint_url: str | None) -> botocore.config.Config:
     return botocore.config.Config(
-        retries={"mode": "adaptive", "max_attempts": 6},
+        retries={"mode": RETRY_MODE, "max_attempts": MAX_ATTEMPTS},
         connect_timeout=10,
         # Large unpaginated responses (moto, big accounts) can take longer than the default 60 s.
         read_timeout=120,
