@@ -62,7 +62,9 @@ def estate(aws):
     web = ec2.create_security_group(GroupName="web", Description="HTTPS from the SSH group", VpcId=vpc)["GroupId"]
     ec2.authorize_security_group_ingress(
         GroupId=web,
-        IpPermissions=[{"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "UserIdGroupPairs": [{"GroupId": open_ssh}]}],
+        IpPermissions=[
+            {"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "UserIdGroupPairs": [{"GroupId": open_ssh}]}
+        ],
     )
     iam.create_role(RoleName="app", AssumeRolePolicyDocument="{}")
     profile = iam.create_instance_profile(InstanceProfileName="app")["InstanceProfile"]
@@ -213,9 +215,7 @@ def test_a_terminated_instance_and_a_deleted_volume_are_detected(cloud, estate, 
     report = harvest(cloud, "aws.ec2.instance", "aws.ec2.volume")
 
     assert report.by_type()["aws.ec2.instance"]["deleted"] == 1
-    deleted = set(
-        ResourceChange.objects.filter(change_type="deleted").values_list("resource__native_id", flat=True)
-    )
+    deleted = set(ResourceChange.objects.filter(change_type="deleted").values_list("resource__native_id", flat=True))
     assert {estate["instance"], estate["plain"]} <= deleted
     assert live("aws.ec2.volume", native_id=estate["sealed"]).exists()
 
