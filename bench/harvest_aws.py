@@ -135,13 +135,13 @@ def seed(url: str, resources: int) -> None:
             groups.append(group)
         launched = 0
         while launched < budget["instances"]:
-            count = min(100, budget["instances"] - launched)
+            count = min(50, budget["instances"] - launched)  # a /24 subnet holds 251 addresses
             ec2.run_instances(
                 ImageId=MOTO_AMI,
                 MinCount=count,
                 MaxCount=count,
                 InstanceType="t3.micro",
-                SubnetId=subnets[launched % len(subnets)],
+                SubnetId=subnets[launched // 50 % len(subnets)],
                 SecurityGroupIds=[groups[launched % len(groups)]],
                 TagSpecifications=[{"ResourceType": "instance", "Tags": [{"Key": "team", "Value": f"t{launched}"}]}],
             )

@@ -27,8 +27,10 @@ from django.utils import timezone
 from harvesters.base import (
     GLOBAL,
     AssumeRoleFailed,
+    HarvestError,
     InvalidCredentials,
     ResourceTypeSpec,
+    TransientError,
     get_driver,
     resource_types_for,
     with_backoff,
@@ -159,6 +161,34 @@ def _set_status(cloud: CloudAccount, status: str, detail: str = "", **fields: An
         setattr(cloud, key, value)
 
 
+class _Driver:
+    """A cloud driver, with the optional ``is_transient`` / ``classify`` hooks defaulted.
+
+    Drivers may add ``is_transient(exc) -> bool`` (worth retrying) and ``classify(exc) ->
+    HarvestError`` (what the report and the cloud's status say); without them only our own
+    TransientError is retried and other SDK errors are reported as they are.
+    """
+
+    def __init__(self, driver: Any) -> None:
+        self.driver = driver
+
+    def connect(self, cloud: CloudAccount) -> Any:
+        return self.driver.connect(cloud)
+
+    def regions(self, ctx: Any) -> list[str]:
+        return self.driver.regions(ctx)
+
+    def is_transient(self, exc: BaseException) -> bool:
+        hook = getattr(self.driver, "is_transient", None)
+        return hook(exc) if hook else isinstance(exc, TransientError)
+
+    def classify(self, exc: BaseException) -> BaseException:
+        hook = getattr(self.driver, "classify", None)
+        if hook:
+            return hook(exc)
+        return exc if isinstance(exc, HarvestError) else HarvestError(" ".join(f"{type(exc).__name__}: {exc}".split()))
+
+
 def _interleave(specs: list[ResourceTypeSpec], regions: list[str]) -> list[tuple[ResourceTypeSpec, str]]:
     """(type, region) pairs, services taking turns so that the pool spreads over APIs."""
     by_service: dict[str, list[tuple[ResourceTypeSpec, str]]] = defaultdict(list)
@@ -220,7 +250,7 @@ def _harvest(
     if types and not specs:
         report.error = f"no {cloud.provider} resource type matches {', '.join(types)}"
         return
-    driver = get_driver(cloud.provider)
+    driver = _Driver(get_driver(cloud.provider))
     try:
         ctx = with_backoff(
             lambda: driver.connect(cloud),

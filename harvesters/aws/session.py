@@ -14,7 +14,9 @@ from typing import Any
 
 import boto3
 import botocore.config
+import botocore.credentials
 import botocore.exceptions
+import botocore.session
 
 from harvesters.base import AssumeRoleFailed, HarvestError, InvalidCredentials, PermissionDenied, TransientError
 
@@ -127,17 +129,31 @@ def connect(auth_type: str, auth_settings: dict, credentials: dict) -> AwsContex
     }
     if credentials.get("external_id"):
         params["ExternalId"] = credentials["external_id"]
+    sts = base.client("sts")
+
+    def assume() -> dict:
+        assumed = sts.assume_role(**params)["Credentials"]
+        return {
+            "access_key": assumed["AccessKeyId"],
+            "secret_key": assumed["SecretAccessKey"],
+            "token": assumed["SessionToken"],
+            "expiry_time": assumed["Expiration"].isoformat(),
+        }
+
     try:
-        assumed = base.client("sts").assume_role(**params)["Credentials"]
+        first = assume()
     except Exception as exc:
         if is_transient(exc):
             raise TransientError(f"cannot reach AWS STS: {describe(exc)}") from None
         raise AssumeRoleFailed(f"cannot assume {role_arn}: {describe(exc)}") from None
-    session = boto3.session.Session(
-        aws_access_key_id=assumed["AccessKeyId"],
-        aws_secret_access_key=assumed["SecretAccessKey"],
-        aws_session_token=assumed["SessionToken"],
+    # Refreshable: a harvest that outlasts the role session assumes the role again instead of
+    # failing with ExpiredToken half-way.
+    refreshable = botocore.credentials.RefreshableCredentials.create_from_metadata(
+        metadata=first, refresh_using=assume, method="sts-assume-role"
     )
+    core_session = botocore.session.get_session()
+    core_session._credentials = refreshable  # botocore has no public setter; this is the usual way
+    session = boto3.session.Session(botocore_session=core_session)
     ctx = AwsContext(session=session, endpoint_url=endpoint_url)
     identity = ctx.client("sts").get_caller_identity()
     ctx.account_id = identity["Account"]

@@ -199,3 +199,17 @@ def test_registering_the_harvesters_does_not_load_the_aws_sdk():
 
 def test_the_account_id_constant_is_motos_default():
     assert ACCOUNT_ID == "123456789012"
+
+
+@pytest.mark.django_db
+def test_an_assumed_role_session_refreshes_itself_before_it_expires(make_cloud):
+    from harvesters.base import get_driver
+
+    cloud = make_cloud(
+        account_id=SECOND_ACCOUNT, auth_type="assume_role", role_arn=f"arn:aws:iam::{SECOND_ACCOUNT}:role/Audit"
+    )
+    ctx = get_driver("aws").connect(cloud)
+
+    credentials = ctx.session.get_credentials()
+    assert ctx.account_id == SECOND_ACCOUNT
+    assert credentials.method == "sts-assume-role" and credentials.refresh_needed() is False
