@@ -233,3 +233,25 @@ def test_addcloud_needs_an_organization_choice_when_several_exist(fault_proxy, o
     with pytest.raises(CommandError, match="--organization"):
         addcloud("aws", "--name", "X", "--instance-role", "--endpoint-url", fault_proxy.url, secret=None)
     assert Organization.objects.count() == 2 and not CloudAccount.objects.exists()
+
+
+@pytest.mark.django_db
+def test_inventory_reads_page_by_page_and_skips_deleted_resources(organization, monkeypatch):
+    from harvesters.base import ResourceRecord
+    from harvesters.management.commands import inventory
+    from harvesters.sync import sync_listing
+
+    cloud = CloudAccount.objects.create(
+        organization=organization, provider="aws", name="Paged", account_id="1", auth_type="keys"
+    )
+    records = [
+        ResourceRecord("region", "aws.ec2.region", "global", f"r-{n}", f"r-{n}", {"enabled": True}) for n in range(5)
+    ]
+    sync_listing(cloud, "aws.ec2.region", "global", records, complete=True)
+    sync_listing(cloud, "aws.ec2.region", "global", records[:4], complete=True)  # r-4 is deleted
+    monkeypatch.setattr(inventory, "CHUNK", 2)
+    out = io.StringIO()
+
+    call_command("inventory", "--cloud", "Paged", stdout=out)
+
+    assert [item["resource_id"] for item in json.loads(out.getvalue())] == ["r-0", "r-1", "r-2", "r-3"]

@@ -1,7 +1,7 @@
 """``manage.py inventory [--cloud NAME] [--type T] [--region R] --format json|csv``.
 
-Streams the live inventory to standard output (rows are read with ``iterator()``, so memory
-does not grow with the estate).
+Streams the live inventory to standard output, reading it a page of rows at a time, so memory
+does not grow with the estate.
 """
 
 from __future__ import annotations
@@ -76,10 +76,7 @@ class Command(BaseCommand):
             columns.append("deleted_at")
         else:
             rows = rows.filter(deleted_at__isnull=True)
-        values = rows.order_by("cloud_id", "native_type", "region", "native_id").values_list(
-            *(_FIELDS[column] for column in columns)
-        )
-        items = (dict(zip(columns, row, strict=True)) for row in values.iterator(chunk_size=CHUNK))
+        items = (dict(zip(columns, row, strict=True)) for row in _pages(rows, [_FIELDS[c] for c in columns]))
         if options["format"] == "json":
             self.write_json(items)
         else:
@@ -102,6 +99,22 @@ class Command(BaseCommand):
                     for value in (item[column] for column in columns)
                 ]
             )
+
+
+def _pages(rows: Any, fields: list[str]) -> Any:
+    """Rows a page at a time, by primary key (keyset pagination).
+
+    ``QuerySet.iterator()`` alone is not enough: MySQL drivers buffer the whole result set of a
+    query in memory, so the inventory is read in pages of ``CHUNK`` rows instead.
+    """
+    last = 0
+    while True:
+        page = list(rows.filter(pk__gt=last).order_by("pk").values_list("pk", *fields)[:CHUNK])
+        for row in page:
+            yield row[1:]
+        if len(page) < CHUNK:
+            return
+        last = page[-1][0]
 
 
 def _iso(value: Any) -> Any:
