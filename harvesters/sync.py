@@ -31,7 +31,7 @@ from itertools import islice
 from typing import Any
 
 import orjson
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from harvesters.base import ResourceRecord
@@ -257,15 +257,33 @@ def sync_listing(
     """
     listing = _Listing(cloud, native_type, region, job, now or timezone.now())
     stats = stats if stats is not None else SyncStats()
+    # A listing never harvested before (the first harvest of a cloud) has nothing to compare with:
+    # its batches are inserted without the SELECT of stored rows. A native id repeated in a later
+    # page (eventual consistency) then hits the unique key and that batch goes the usual way.
+    first_harvest = not listing.rows().exists()
     for batch in _batches(records, batch_size):
         prepared: dict[str, _Prepared] = {}
         for record in batch:
             prepared[record.native_id] = _prepare(record)  # a duplicate id in one page: the last wins
         stats.seen += len(prepared)
+        if first_harvest and _insert_all_new(listing, prepared, stats):
+            continue
+        first_harvest = False
         _sync_batch(listing, prepared, stats)
     if complete:
         _delete_unseen(listing, batch_size, stats)
     return stats
+
+
+def _insert_all_new(listing: _Listing, prepared: dict[str, _Prepared], stats: SyncStats) -> bool:
+    """Insert a batch believed new; False (nothing written) when one of its ids is stored already."""
+    try:
+        with transaction.atomic():
+            _insert(listing, prepared)
+    except IntegrityError:
+        return False
+    stats.created += len(prepared)
+    return True
 
 
 def _sync_batch(listing: _Listing, prepared: dict[str, _Prepared], stats: SyncStats) -> None:

@@ -198,3 +198,13 @@ def test_now_defaults_to_the_current_time(plain_cloud):
     before = timezone.now()
     sync_listing(plain_cloud, "aws.ec2.volume", "us-east-1", [volume("vol-1")], complete=True)
     assert Resource.objects.get().last_seen >= before
+
+
+def test_a_first_harvest_with_an_id_repeated_in_a_later_page_still_syncs(plain_cloud):
+    pages = [volume("vol-1"), volume("vol-2"), volume("vol-1", size=9), volume("vol-3")]
+
+    stats = sync(plain_cloud, pages, 0, batch_size=2)
+
+    assert (stats.seen, stats.created, stats.modified) == (4, 3, 1)
+    assert Resource.objects.get(native_id="vol-1").properties["size_gb"] == 9
+    assert changes(plain_cloud, "created").count() == 3
