@@ -131,14 +131,26 @@ def diff(old: dict[str, Any], new: dict[str, Any]) -> dict[str, list[Any]]:
 # --- the pipeline ---------------------------------------------------------------------------
 
 
-@dataclass
+@dataclass(slots=True)
 class _Prepared:
     record: ResourceRecord
     name: str
-    properties_json: str
-    raw_json: str
-    tags_json: str
+    properties_bytes: bytes  # kept as bytes: only new and modified rows need the text
+    raw_bytes: bytes
+    tags_bytes: bytes
     fingerprint: str
+
+    @property
+    def properties_json(self) -> str:
+        return self.properties_bytes.decode()
+
+    @property
+    def raw_json(self) -> str:
+        return self.raw_bytes.decode()
+
+    @property
+    def tags_json(self) -> str:
+        return self.tags_bytes.decode()
 
 
 def _prepare(record: ResourceRecord) -> _Prepared:
@@ -156,12 +168,7 @@ def _prepare(record: ResourceRecord) -> _Prepared:
         dumps_bytes(record.tags or {}),
     )
     return _Prepared(
-        record,
-        name,
-        properties_json.decode(),
-        raw_json.decode(),
-        tags_json.decode(),
-        fingerprint(name, properties_json, raw_json, tags_json),
+        record, name, properties_json, raw_json, tags_json, fingerprint(name, properties_json, raw_json, tags_json)
     )
 
 
