@@ -14,11 +14,18 @@ from typing import Any
 
 import boto3
 import botocore.config
+import botocore.credentials
 import botocore.exceptions
+import botocore.session
 
 from harvesters.base import AssumeRoleFailed, HarvestError, InvalidCredentials, PermissionDenied, TransientError
 
 DEFAULT_REGION = "us-east-1"
+
+# botocore's own retries (throttling, 5xx, connection errors) before a call fails; the harvest
+# then retries the whole listing with backoff (harvesters.harvest.LISTING_ATTEMPTS).
+RETRY_MODE = "adaptive"
+MAX_ATTEMPTS = 6
 
 _INVALID_CREDENTIAL_CODES = {
     "InvalidClientTokenId",
@@ -47,7 +54,7 @@ _PERMISSION_CODES = {"AccessDenied", "AccessDeniedException", "UnauthorizedOpera
 
 def botocore_config(endpoint_url: str | None) -> botocore.config.Config:
     return botocore.config.Config(
-        retries={"mode": "adaptive", "max_attempts": 6},
+        retries={"mode": RETRY_MODE, "max_attempts": MAX_ATTEMPTS},
         connect_timeout=10,
         # Large unpaginated responses (moto, big accounts) can take longer than the default 60 s.
         read_timeout=120,
@@ -107,6 +114,8 @@ def connect(auth_type: str, auth_settings: dict, credentials: dict) -> AwsContex
     try:
         identity = base.client("sts").get_caller_identity()
     except Exception as exc:
+        if is_transient(exc):  # an endpoint that is down says nothing about the credentials
+            raise TransientError(f"cannot reach AWS STS: {describe(exc)}") from None
         raise InvalidCredentials(f"AWS refused the credentials: {describe(exc)}") from None
     if auth_type != "assume_role":
         base.account_id = identity["Account"]
@@ -120,15 +129,31 @@ def connect(auth_type: str, auth_settings: dict, credentials: dict) -> AwsContex
     }
     if credentials.get("external_id"):
         params["ExternalId"] = credentials["external_id"]
+    sts = base.client("sts")
+
+    def assume() -> dict:
+        assumed = sts.assume_role(**params)["Credentials"]
+        return {
+            "access_key": assumed["AccessKeyId"],
+            "secret_key": assumed["SecretAccessKey"],
+            "token": assumed["SessionToken"],
+            "expiry_time": assumed["Expiration"].isoformat(),
+        }
+
     try:
-        assumed = base.client("sts").assume_role(**params)["Credentials"]
+        first = assume()
     except Exception as exc:
+        if is_transient(exc):
+            raise TransientError(f"cannot reach AWS STS: {describe(exc)}") from None
         raise AssumeRoleFailed(f"cannot assume {role_arn}: {describe(exc)}") from None
-    session = boto3.session.Session(
-        aws_access_key_id=assumed["AccessKeyId"],
-        aws_secret_access_key=assumed["SecretAccessKey"],
-        aws_session_token=assumed["SessionToken"],
+    # Refreshable: a harvest that outlasts the role session assumes the role again instead of
+    # failing with ExpiredToken half-way.
+    refreshable = botocore.credentials.RefreshableCredentials.create_from_metadata(
+        metadata=first, refresh_using=assume, method="sts-assume-role"
     )
+    core_session = botocore.session.get_session()
+    core_session._credentials = refreshable  # botocore has no public setter; this is the usual way
+    session = boto3.session.Session(botocore_session=core_session)
     ctx = AwsContext(session=session, endpoint_url=endpoint_url)
     identity = ctx.client("sts").get_caller_identity()
     ctx.account_id = identity["Account"]
@@ -146,10 +171,10 @@ def describe(exc: BaseException) -> str:
     """One line for an operator: the AWS error code and message, never a traceback."""
     if isinstance(exc, botocore.exceptions.ClientError):
         error = exc.response.get("Error", {})
-        return f"{error.get('Code', 'Error')}: {error.get('Message', '')}".strip()
+        return " ".join(f"{error.get('Code', 'Error')}: {error.get('Message', '')}".split())
     if isinstance(exc, botocore.exceptions.NoCredentialsError):
         return "no credentials found (instance role or environment)"
-    return f"{type(exc).__name__}: {exc}"
+    return " ".join(f"{type(exc).__name__}: {exc}".split())
 
 
 def is_transient(exc: BaseException) -> bool:

@@ -17,7 +17,7 @@ import time
 
 from django.conf import settings
 from django.core.management import call_command
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 STOP_GRACE_SECONDS = 15
@@ -29,15 +29,34 @@ class Command(BaseCommand):
     def add_arguments(self, parser) -> None:  # noqa: ANN001
         parser.add_argument("--bind", default=settings.INTERFACE_BIND)
         parser.add_argument("--concurrency", type=int, default=2, help="general worker processes")
+        parser.add_argument(
+            "--demo", action="store_true", help="also run a local moto server with a demo AWS estate ('Demo AWS')"
+        )
 
     def handle(self, *args, **options) -> None:
         call_command("migrate", interactive=False, verbosity=0)
         self.ensure_admin()
+        demo = self.start_demo() if options["demo"] else None
         self.stdout.write(self.style.SUCCESS(f"InsightCloud test drive on http://{options['bind']}/ (Ctrl-C stops it)"))
         self.stdout.flush()
         children = self.start_children(options)
         code = self.supervise(children)
+        if demo is not None:
+            demo.stop()
         sys.exit(code)
+
+    def start_demo(self):  # noqa: ANN201
+        """A moto server in this process, seeded, registered as "Demo AWS" and harvested by a worker."""
+        from harvesters.aws.demo import DemoUnavailable, start_demo
+
+        try:
+            server, cloud, job = start_demo()
+        except DemoUnavailable as exc:
+            raise CommandError(str(exc)) from None
+        self.stdout.write(
+            self.style.SUCCESS(f"Demo AWS estate on {server.endpoint_url} (cloud {cloud.name!r}, harvest job {job.pk})")
+        )
+        return server
 
     def ensure_admin(self) -> None:
         from insightcloud.accounts.models import AccessLevel, User
