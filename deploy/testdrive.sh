@@ -26,4 +26,4 @@ if [ "$(cat .venv/.installed-demo 2>/dev/null)" != "$stamp" ]; then
   .venv/bin/pip install -q -e ".[demo]"
   echo "$stamp" > .venv/.installed-demo
 fi
-exec .venv/bin/python manage.py testdrive "$@"
+exec .venv/bin/python manage.py testdrive --demo "$@"

@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-from importlib import import_module
-
 from django.apps import AppConfig
 
 
@@ -11,9 +9,10 @@ class HarvestersConfig(AppConfig):
 
     def ready(self) -> None:
         # Registering resource types, cloud drivers and the "harvest" job kind only needs the
-        # modules' metadata: the cloud SDKs (boto3 …) are imported lazily by the drivers and
-        # sessions, so the interface server does not load them (tests/aws/test_boundaries.py).
-        from harvesters import aws, harvest  # noqa: F401  (harvest registers the job kind)
+        # modules' metadata: the cloud SDKs (boto3, azure-*, googleapiclient, aliyun*) are imported
+        # lazily by the drivers and sessions, so the interface server does not load them
+        # (tests/aws/test_boundaries.py and each cloud's SDK-loading test).
+        from harvesters import alibaba, aws, azure, gcp, harvest  # noqa: F401  (harvest: the job kind)
 
-        for module in aws.MODULES:
-            import_module(f"harvesters.aws.{module}")
+        for cloud in (aws, azure, gcp, alibaba):
+            cloud.load()

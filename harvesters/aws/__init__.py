@@ -10,8 +10,19 @@ server; ``harvesters.aws.session`` (which imports boto3) is imported lazily by t
 
 from __future__ import annotations
 
-#: Service modules of harvesters.aws imported at start-up (order does not matter).
+import importlib
+
+#: Modules of harvesters.aws imported at start-up besides harvesters.aws.services.MODULES.
 MODULES: list[str] = [
     "driver",
     "ec2",
 ]
+
+
+def load() -> None:
+    """Import the driver and every service module so that their decorators register them."""
+    from harvesters.aws import services
+
+    for module in MODULES:
+        importlib.import_module(f"harvesters.aws.{module}")
+    services.load()

@@ -114,8 +114,12 @@ def connect(auth_type: str, auth_settings: dict, credentials: dict) -> AwsContex
     try:
         identity = base.client("sts").get_caller_identity()
     except Exception as exc:
-        if is_transient(exc):  # an endpoint that is down says nothing about the credentials
+        if is_transient(exc):  # an endpoint (or proxy) that is down says nothing about the credentials
             raise TransientError(f"cannot reach AWS STS: {describe(exc)}") from None
+        from harvesters.proxy import describe_proxy_error
+
+        if describe_proxy_error(exc):
+            raise HarvestError(describe(exc)) from None
         raise InvalidCredentials(f"AWS refused the credentials: {describe(exc)}") from None
     if auth_type != "assume_role":
         base.account_id = identity["Account"]
@@ -169,6 +173,11 @@ def error_code(exc: BaseException) -> str:
 
 def describe(exc: BaseException) -> str:
     """One line for an operator: the AWS error code and message, never a traceback."""
+    from harvesters.proxy import describe_proxy_error
+
+    proxy_problem = describe_proxy_error(exc)  # "the proxy wants a password", not "AWS refused you"
+    if proxy_problem:
+        return proxy_problem
     if isinstance(exc, botocore.exceptions.ClientError):
         error = exc.response.get("Error", {})
         return " ".join(f"{error.get('Code', 'Error')}: {error.get('Message', '')}".split())

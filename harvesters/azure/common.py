@@ -95,12 +95,14 @@ def enabled_flag(value: Any) -> bool:
 def harvest_errors(collect: Callable[[Any, str], Iterator[ResourceRecord]]) -> Callable:
     """Turn the SDK's errors into our HarvestError kinds as the listing runs, so that a listing that cannot
     complete (even on its last page) raises instead of ending early, and is classified the same everywhere."""
-    from azure.core.exceptions import AzureError
-
-    from harvesters.azure.session import classify
 
     @functools.wraps(collect)
     def wrapper(ctx: Any, region: str) -> Iterator[ResourceRecord]:
+        # Imported when a listing runs, not when collectors register (the web process loads no SDK).
+        from azure.core.exceptions import AzureError
+
+        from harvesters.azure.session import classify
+
         try:
             yield from collect(ctx, region)
         except AzureError as exc:

@@ -14,14 +14,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from azure.core.exceptions import (
-    ClientAuthenticationError,
-    HttpResponseError,
-    ResourceNotFoundError,
-    ServiceRequestError,
-    ServiceResponseError,
-)
-
 from harvesters.base import HarvestError, InvalidCredentials, PermissionDenied, TransientError
 
 # azure-core logs every request's headers at INFO and azure-identity every token it gets: far too much for a
@@ -200,6 +192,8 @@ def items(iterable: Any) -> Iterator[dict]:
 
 def get_or_none(call: Any, *args: Any, **kwargs: Any) -> dict | None:
     """A GET that may legitimately find nothing (a setting never configured)."""
+    from azure.core.exceptions import ResourceNotFoundError
+
     try:
         return wire(call(*args, **kwargs))
     except ResourceNotFoundError:
@@ -232,6 +226,8 @@ def error_code(exc: BaseException) -> str:
 
 def describe(exc: BaseException) -> str:
     """One line for an operator: the status, ARM error code and message, never a traceback."""
+    from azure.core.exceptions import ClientAuthenticationError, HttpResponseError
+
     if isinstance(exc, ClientAuthenticationError) and getattr(exc, "response", None) is None:
         # azure-identity's refusal: "Authentication failed: AADSTS7000215: Invalid client secret …"
         return (str(exc.message or "").strip().splitlines() or [type(exc).__name__])[0]
@@ -249,6 +245,15 @@ _TOKEN_ENDPOINT_DOWN = re.compile(r"HTTP Error: (429|5\d\d)\b")
 
 def is_transient(exc: BaseException) -> bool:
     """Throttling, 5xx and connection trouble are worth another try; the rest is not."""
+    # azure.core is imported here, not at module level, so that registering the collectors in
+    # the interface server loads no Azure SDK code.
+    from azure.core.exceptions import (
+        ClientAuthenticationError,
+        HttpResponseError,
+        ServiceRequestError,
+        ServiceResponseError,
+    )
+
     if isinstance(exc, TransientError):
         return True
     if isinstance(exc, ClientAuthenticationError) and getattr(exc, "response", None) is None:
@@ -264,6 +269,8 @@ def is_transient(exc: BaseException) -> bool:
 
 def classify(exc: BaseException) -> HarvestError:
     """Map an SDK exception to our error kinds (what the job and the cloud's status record)."""
+    from azure.core.exceptions import ClientAuthenticationError
+
     if isinstance(exc, HarvestError):
         return exc
     status = status_code(exc)

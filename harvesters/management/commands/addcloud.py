@@ -1,4 +1,7 @@
-"""``manage.py addcloud aws|aws-org --name NAME ...``: onboard AWS accounts.
+"""``manage.py addcloud aws|aws-org|azure|gcp|alibaba --name NAME ...``: onboard clouds.
+
+Azure, GCP and Alibaba bring their own options and checks (``harvesters/<cloud>/onboard.py``);
+AWS's are here.
 
 ``aws``: one account, with access keys (secret on standard input), an assumed role (from those
 keys or the instance role) or the instance role. The credentials are checked with STS before
@@ -22,6 +25,18 @@ from django.db import IntegrityError, transaction
 from harvesters.base import HarvestError
 
 ORG_INACTIVE = ("SUSPENDED", "PENDING_CLOSURE", "CLOSED")
+ONBOARDING_HELP = {
+    "aws": "one AWS account (keys, assume-role or instance role)",
+    "aws-org": "every member account of an AWS Organization",
+    "azure": "Azure subscriptions through a service principal",
+    "gcp": "GCP projects through a service-account key",
+    "alibaba": "an Alibaba Cloud account through an AccessKey (optionally a RAM role)",
+}
+
+
+def add_common_arguments(parser: Any, name_help: str) -> None:
+    parser.add_argument("--name", required=True, help=name_help)
+    parser.add_argument("--organization", help="organization slug (default: the only one, or 'default')")
 
 
 def cloud_as_json(cloud: Any) -> dict[str, Any]:
@@ -61,13 +76,28 @@ def resolve_organization(slug: str | None) -> Any:
 
 
 class Command(BaseCommand):
-    help = "Onboard an AWS account (aws) or every member account of an AWS Organization (aws-org)."
+    help = "Onboard clouds: aws, aws-org, azure, gcp or alibaba (credentials are checked before anything is saved)."
     stealth_options = ("stdin",)
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("kind", choices=["aws", "aws-org"])
-        parser.add_argument("--name", required=True, help="cloud name (aws-org: prefix of the member clouds' names)")
-        parser.add_argument("--organization", help="organization slug (default: the only one, or 'default')")
+        kinds = parser.add_subparsers(dest="kind", required=True, metavar="{aws,aws-org,azure,gcp,alibaba}")
+        for kind in ("aws", "aws-org"):
+            self.add_aws_arguments(kinds.add_parser(kind, help=f"onboard {ONBOARDING_HELP[kind]}"))
+        for provider, module in self.other_clouds().items():
+            sub = kinds.add_parser(provider, help=f"onboard {ONBOARDING_HELP[provider]}")
+            add_common_arguments(sub, "cloud name (one per subscription/project: a suffix is added)")
+            module.add_arguments(sub)
+
+    @staticmethod
+    def other_clouds() -> dict[str, Any]:
+        from harvesters.alibaba import onboard as alibaba
+        from harvesters.azure import onboard as azure
+        from harvesters.gcp import onboard as gcp
+
+        return {"azure": azure, "gcp": gcp, "alibaba": alibaba}
+
+    def add_aws_arguments(self, parser: CommandParser) -> None:
+        add_common_arguments(parser, "cloud name (aws-org: prefix of the member clouds' names)")
         parser.add_argument("--access-key-id")
         parser.add_argument("--secret-stdin", action="store_true", help="read the secret access key from stdin")
         parser.add_argument("--role-arn", help="assume this role (aws)")
@@ -84,14 +114,24 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
-            base_type, credentials = self.base_credentials(options)
-            if options["kind"] == "aws":
-                result = self.add_account(base_type, credentials, options)
+            if options["kind"] in self.other_clouds():
+                result: Any = self.add_other(options)
             else:
-                result = self.add_organization(base_type, credentials, options)
-        except HarvestError as exc:
+                base_type, credentials = self.base_credentials(options)
+                if options["kind"] == "aws":
+                    result = self.add_account(base_type, credentials, options)
+                else:
+                    result = self.add_organization(base_type, credentials, options)
+        except (HarvestError, ValueError) as exc:
             raise CommandError(" ".join(str(exc).split())) from None
         self.stdout.write(json.dumps(result, indent=2, sort_keys=True))
+
+    def add_other(self, options: dict) -> list[dict]:
+        """Azure, GCP, Alibaba: the cloud's own onboarding checks the credentials, then saves."""
+        module = self.other_clouds()[options["kind"]]
+        organization = resolve_organization(options["organization"])
+        clouds = module.onboard(options, options.get("stdin") or sys.stdin, organization)
+        return [cloud_as_json(cloud) for cloud in clouds]
 
     # --- credentials ----------------------------------------------------------------------
 
