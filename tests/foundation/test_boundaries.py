@@ -14,8 +14,8 @@ SDK_PACKAGES = ("boto3", "botocore", "azure", "googleapiclient", "google", "http
 PROBE = (
     "import json, sys, django; django.setup(); "
     "from insightcloud.registry import registry; "
-    "print(json.dumps({'loaded': sorted({m.split('.')[0] for m in sys.modules} & set(%r)), "
-    "'providers': sorted({s.provider for _, s in registry.items('resource_types')})}))" % (SDK_PACKAGES,)
+    f"print(json.dumps({{'loaded': sorted({{m.split('.')[0] for m in sys.modules}} & set({SDK_PACKAGES!r})), "
+    "'providers': sorted({s.provider for _, s in registry.items('resource_types')})}))"
 )
 
 
