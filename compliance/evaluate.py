@@ -1,0 +1,397 @@
+"""Evaluate a cloud's resources against its insights and keep findings, history and scorecards current.
+
+Incremental by default: resources created, modified or deleted since the last evaluation
+(``Resource.updated_at``, set by the sync pipeline) against every insight, plus every live
+resource against insights added or changed since then (compared by hash). ``full=True``
+re-evaluates everything. Resources are read in primary-key pages and findings are written in
+bulk per page: ``bulk_create`` for new ones, one ``UPDATE … WHERE id IN`` per batch for
+resolved / re-opened ones.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from compliance.filters import Context
+from compliance.library import applicable, insights_for, packs_for
+from compliance.models import (
+    DailyCount,
+    EvaluationState,
+    Exemption,
+    Finding,
+    FindingStatus,
+    HistoryScope,
+    Scorecard,
+)
+from compliance.schema import Insight, Pack
+from insightcloud.inventory.models import CloudAccount, Resource
+
+logger = logging.getLogger(__name__)
+
+PAGE_SIZE = 2000
+WRITE_BATCH = 1000
+
+
+@dataclass
+class InsightCounts:
+    evaluated: int = 0
+    failing: int = 0  # of the resources evaluated this run
+    new: int = 0
+    reopened: int = 0
+    resolved: int = 0
+    open: int = 0  # open findings after the run, all resources
+
+    def as_dict(self) -> dict[str, int]:
+        return dict(self.__dict__)
+
+
+@dataclass
+class EvaluationResult:
+    cloud_id: int
+    full: bool
+    resources: int = 0
+    evaluations: int = 0
+    changed_insights: list[str] = field(default_factory=list)
+    removed_insights: list[str] = field(default_factory=list)
+    insights: dict[str, InsightCounts] = field(default_factory=lambda: defaultdict(InsightCounts))
+
+    def as_dict(self) -> dict:
+        return {
+            "cloud_id": self.cloud_id,
+            "full": self.full,
+            "resources": self.resources,
+            "evaluations": self.evaluations,
+            "changed_insights": self.changed_insights,
+            "removed_insights": self.removed_insights,
+            "insights": {key: counts.as_dict() for key, counts in sorted(self.insights.items())},
+        }
+
+
+def evaluate_cloud(
+    cloud: CloudAccount | int,
+    *,
+    full: bool = False,
+    now: datetime | None = None,
+    insights: dict[str, Insight] | None = None,
+    log: Callable[[str], None] | None = None,
+) -> EvaluationResult:
+    """Evaluate one cloud; ``insights`` overrides the catalog (tests, benchmark)."""
+    if not isinstance(cloud, CloudAccount):
+        cloud = CloudAccount.objects.get(pk=cloud)
+    started = now or timezone.now()
+    log = log or (lambda line: logger.info("cloud %s: %s", cloud.pk, line))
+    catalog = applicable(insights if insights is not None else insights_for(cloud.organization_id), cloud.provider)
+    state, _ = EvaluationState.objects.get_or_create(cloud=cloud)
+    last = state.last_evaluated_at
+    full = full or last is None
+    hashes = {key: insight.hash for key, insight in catalog.items()}
+    changed = set(hashes) if full else {key for key, value in hashes.items() if state.insight_hashes.get(key) != value}
+    removed = sorted(set(state.insight_hashes) - set(hashes))
+    result = EvaluationResult(cloud.pk, full, changed_insights=sorted(changed), removed_insights=removed)
+
+    if removed:
+        _resolve(Finding.objects.filter(cloud=cloud, insight_id__in=removed, status=FindingStatus.OPEN), started)
+    writer = _FindingWriter(cloud, catalog, started, result)
+    all_by_type = _by_type(catalog.values())
+    changed_by_type = _by_type(catalog[key] for key in changed)
+
+    resources = Resource.objects.filter(cloud=cloud)
+    if not full:
+        resources = resources.filter(
+            Q(updated_at__gt=last) | Q(resource_type__in=list(changed_by_type), deleted_at__isnull=True)
+        )
+    ctx_base = {"account_id": cloud.account_id, "now": started}
+    columns = ("id", "resource_type", "properties", "deleted_at", "updated_at", "region", "name", "tags")
+    last_pk = 0
+    while True:
+        page = list(resources.filter(pk__gt=last_pk).order_by("pk").values_list(*columns)[:PAGE_SIZE])
+        if not page:
+            break
+        last_pk = page[-1][0]
+        outcomes: list[tuple[int, list[tuple[str, bool]]]] = []
+        deleted: list[int] = []
+        for rid, rtype, props, deleted_at, updated_at, region, name, tags in page:
+            if deleted_at is not None:
+                deleted.append(rid)
+                continue
+            candidates = all_by_type.get(rtype, ()) if full or updated_at > last else changed_by_type.get(rtype, ())
+            if not candidates:
+                continue
+            context = Context(region=region, name=name, tags=tags or {}, **ctx_base)
+            props = props if isinstance(props, dict) else {}
+            outcomes.append((rid, [(key, bool(predicate(props, context))) for key, predicate in candidates]))
+        result.resources += len(page)
+        writer.write_page(outcomes, deleted)
+        if len(page) < PAGE_SIZE:
+            break
+
+    # Open findings not touched this run belong to unchanged resources: still failing, seen now.
+    Finding.objects.filter(cloud=cloud, status=FindingStatus.OPEN).update(last_seen=started)
+    apply_exemptions(cloud, started)
+    open_counts = _open_counts(cloud)
+    for key in catalog:
+        result.insights[key].open = open_counts.get(key, 0)
+    record_history(cloud, catalog, packs_for(cloud.organization_id), started)
+    compute_scorecards(cloud, catalog, packs_for(cloud.organization_id), started)
+
+    state.last_evaluated_at = started
+    state.insight_hashes = hashes
+    if full:
+        state.last_full_at = started
+    state.last_counts = {"resources": result.resources, "evaluations": result.evaluations}
+    state.save()
+    log(
+        f"evaluated {result.resources} resources, {result.evaluations} checks "
+        f"({'full' if full else 'incremental'}, {len(changed)} insights new or changed)"
+    )
+    return result
+
+
+def _by_type(insights: Iterable[Insight]) -> dict[str, list[tuple[str, Callable]]]:
+    grouped: dict[str, list[tuple[str, Callable]]] = defaultdict(list)
+    for insight in insights:
+        for resource_type in insight.resource_types:
+            grouped[resource_type].append((insight.id, insight.predicate))
+    return dict(grouped)
+
+
+class _FindingWriter:
+    """Turns one page of outcomes into bulk creates and batched updates."""
+
+    def __init__(self, cloud: CloudAccount, catalog: dict[str, Insight], now: datetime, result: EvaluationResult):
+        self.cloud = cloud
+        self.severity = {key: insight.severity for key, insight in catalog.items()}
+        self.now = now
+        self.result = result
+
+    def write_page(self, outcomes: list[tuple[int, list[tuple[str, bool]]]], deleted: list[int]) -> None:
+        resource_ids = [rid for rid, _ in outcomes] + deleted
+        if not resource_ids:
+            return
+        existing: dict[tuple[int, str], tuple[int, str]] = {
+            (rid, iid): (fid, status)
+            for fid, rid, iid, status in Finding.objects.filter(resource_id__in=resource_ids).values_list(
+                "id", "resource_id", "insight_id", "status"
+            )
+        }
+        create: list[Finding] = []
+        resolve: list[int] = []
+        reopen: list[int] = []
+        counts = self.result.insights
+        for rid, checks in outcomes:
+            for iid, fails in checks:
+                counted = counts[iid]
+                counted.evaluated += 1
+                found = existing.get((rid, iid))
+                if fails:
+                    counted.failing += 1
+                    if found is None:
+                        counted.new += 1
+                        create.append(
+                            Finding(
+                                cloud_id=self.cloud.pk,
+                                resource_id=rid,
+                                insight_id=iid,
+                                severity=self.severity[iid],
+                                first_seen=self.now,
+                                last_seen=self.now,
+                            )
+                        )
+                    elif found[1] == FindingStatus.RESOLVED:
+                        counted.reopened += 1
+                        reopen.append(found[0])
+                elif found is not None and found[1] == FindingStatus.OPEN:
+                    counted.resolved += 1
+                    resolve.append(found[0])
+            self.result.evaluations += len(checks)
+        gone = set(deleted)
+        for (rid, iid), (fid, status) in existing.items():
+            if rid in gone and status == FindingStatus.OPEN:
+                counts[iid].resolved += 1
+                resolve.append(fid)
+        with transaction.atomic():
+            if create:
+                Finding.objects.bulk_create(create, batch_size=WRITE_BATCH)
+            for batch in _batches(resolve):
+                Finding.objects.filter(pk__in=batch).update(status=FindingStatus.RESOLVED, resolved_at=self.now)
+            for batch in _batches(reopen):
+                Finding.objects.filter(pk__in=batch).update(
+                    status=FindingStatus.OPEN,
+                    resolved_at=None,
+                    last_seen=self.now,
+                    reopened_count=F("reopened_count") + 1,
+                )
+
+
+def _batches(ids: list[int]) -> Iterable[list[int]]:
+    for start in range(0, len(ids), WRITE_BATCH):
+        yield ids[start : start + WRITE_BATCH]
+
+
+def _resolve(queryset, now: datetime) -> int:  # noqa: ANN001
+    return queryset.update(status=FindingStatus.RESOLVED, resolved_at=now)
+
+
+def _open_counts(cloud: CloudAccount) -> dict[str, int]:
+    from django.db.models import Count
+
+    rows = Finding.objects.filter(cloud=cloud, status=FindingStatus.OPEN).values("insight_id").annotate(n=Count("id"))
+    return {row["insight_id"]: row["n"] for row in rows}
+
+
+# --------------------------------------------------------------------------- exemptions
+
+
+def apply_exemptions(cloud: CloudAccount, now: datetime | None = None) -> int:
+    """Point open and resolved findings of ``cloud`` at an active exemption that covers them.
+
+    Findings already covered by an active exemption keep it; one whose exemption expired keeps the
+    link (shown as not exempted: expiry is decided at read time) until another active one covers it.
+    """
+    now = now or timezone.now()
+    active = list(
+        Exemption.objects.active(now)
+        .filter(organization_id=cloud.organization_id)
+        .filter(Q(cloud__isnull=True) | Q(cloud=cloud))
+        .order_by(F("expires_at").desc(nulls_first=True), "pk")
+    )
+    active_ids = [exemption.pk for exemption in active]
+    linked = 0
+    for exemption in active:
+        findings = (
+            Finding.objects.filter(cloud=cloud, insight_id=exemption.insight_id)
+            .filter(exemption.resource_q())
+            .exclude(exemption_id__in=active_ids)
+        )
+        linked += Finding.objects.filter(pk__in=list(findings.values_list("pk", flat=True))).update(exemption=exemption)
+    return linked
+
+
+def exempt(exemption: Exemption) -> int:
+    """Save a new exemption and apply it at once to the findings it covers."""
+    exemption.clean_scope()
+    exemption.save()
+    clouds = CloudAccount.objects.filter(organization_id=exemption.organization_id)
+    if exemption.cloud_id:
+        clouds = clouds.filter(pk=exemption.cloud_id)
+    return sum(apply_exemptions(cloud) for cloud in clouds)
+
+
+# --------------------------------------------------------------------------- history and scorecards
+
+
+def _open_findings(cloud: CloudAccount, now: datetime) -> list[tuple[int, str, bool]]:
+    """(resource id, insight id, exempted) of every open finding of the cloud."""
+    active = set(
+        Exemption.objects.active(now).filter(organization_id=cloud.organization_id).values_list("pk", flat=True)
+    )
+    rows = Finding.objects.filter(cloud=cloud, status=FindingStatus.OPEN).values_list(
+        "resource_id", "insight_id", "exemption_id"
+    )
+    return [(rid, iid, exemption_id in active) for rid, iid, exemption_id in rows]
+
+
+def record_history(cloud: CloudAccount, catalog: dict[str, Insight], packs: dict[str, Pack], now: datetime) -> None:
+    """Replace today's counts for the cloud, each insight and each pack (one row each)."""
+    today = timezone.localdate(now)
+    failed: dict[tuple[str, str], int] = defaultdict(int)
+    exempted: dict[tuple[str, str], int] = defaultdict(int)
+    resolved: dict[tuple[str, str], int] = defaultdict(int)
+    packs_of: dict[str, list[str]] = defaultdict(list)
+    for pack in packs.values():
+        for insight_id in pack.insight_ids():
+            packs_of[insight_id].append(pack.id)
+
+    def count(target: dict, insight_id: str) -> None:
+        target[(HistoryScope.CLOUD, "")] += 1
+        target[(HistoryScope.INSIGHT, insight_id)] += 1
+        for pack_id in packs_of.get(insight_id, ()):
+            target[(HistoryScope.PACK, pack_id)] += 1
+
+    for _, insight_id, is_exempted in _open_findings(cloud, now):
+        count(exempted if is_exempted else failed, insight_id)
+    start_of_day = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    for insight_id in Finding.objects.filter(
+        cloud=cloud, status=FindingStatus.RESOLVED, resolved_at__gte=start_of_day
+    ).values_list("insight_id", flat=True):
+        count(resolved, insight_id)
+    scopes = set(failed) | set(exempted) | set(resolved) | {(HistoryScope.CLOUD, "")}
+    rows = [
+        DailyCount(
+            cloud=cloud,
+            date=today,
+            scope=scope,
+            scope_id=scope_id,
+            failed=failed.get((scope, scope_id), 0),
+            exempted=exempted.get((scope, scope_id), 0),
+            resolved=resolved.get((scope, scope_id), 0),
+        )
+        for scope, scope_id in sorted(scopes)
+    ]
+    with transaction.atomic():
+        DailyCount.objects.filter(cloud=cloud, date=today).delete()
+        DailyCount.objects.bulk_create(rows, batch_size=WRITE_BATCH)
+
+
+def compute_scorecards(
+    cloud: CloudAccount, catalog: dict[str, Insight], packs: dict[str, Pack], now: datetime
+) -> list[Scorecard]:
+    """Per pack that applies to the cloud's provider: per control, resources passing / failing / exempted."""
+    from django.db.models import Count
+
+    live_by_type = dict(
+        Resource.objects.filter(cloud=cloud, deleted_at__isnull=True)
+        .values_list("resource_type")
+        .annotate(n=Count("id"))
+        .values_list("resource_type", "n")
+    )
+    by_insight: dict[str, dict[int, bool]] = defaultdict(dict)  # insight -> resource -> all exempted so far
+    for rid, insight_id, is_exempted in _open_findings(cloud, now):
+        by_insight[insight_id][rid] = is_exempted
+    cards = []
+    for pack in packs.values():
+        if cloud.provider not in pack.clouds:
+            continue
+        controls: dict[str, dict] = {}
+        totals = {"passed": 0, "failed": 0, "exempted": 0}
+        for control in pack.controls:
+            entry: dict = {"title": control.title, "passed": 0, "failed": 0, "exempted": 0}
+            evaluated = [catalog[i] for i in control.insights if i in catalog]
+            if not control.insights:
+                entry["status"] = "manual" if control.manual else "not-covered"
+            elif not evaluated:
+                entry["status"] = "not-applicable"
+            else:
+                types = {t for insight in evaluated for t in insight.resource_types}
+                applicable_resources = sum(live_by_type.get(t, 0) for t in types)
+                state: dict[int, bool] = {}  # resource -> exempted (False if any failure is not exempted)
+                for insight in evaluated:
+                    for rid, is_exempted in by_insight.get(insight.id, {}).items():
+                        state[rid] = state.get(rid, True) and is_exempted
+                entry["failed"] = sum(1 for v in state.values() if not v)
+                entry["exempted"] = len(state) - entry["failed"]
+                entry["passed"] = max(applicable_resources - len(state), 0)
+                if applicable_resources == 0:
+                    entry["status"] = "not-applicable"
+                else:
+                    entry["status"] = "fail" if entry["failed"] else "pass"
+                for key in totals:
+                    totals[key] += entry[key]
+            controls[control.id] = entry
+        checked = sum(totals.values())
+        score = round(100.0 * (totals["passed"] + totals["exempted"]) / checked, 2) if checked else 100.0
+        card, _ = Scorecard.objects.update_or_create(
+            cloud=cloud,
+            pack_id=pack.id,
+            defaults={"computed_at": now, "score": score, "controls": controls, **totals},
+        )
+        cards.append(card)
+    return cards
