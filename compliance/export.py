@@ -65,7 +65,10 @@ def select_findings(
 
 
 def records(findings: Iterable[Finding], insights: dict[str, Insight], now: datetime | None = None) -> Iterator[dict]:
+    from compliance.models import EvaluationState
+
     now = now or timezone.now()
+    evaluated_at = dict(EvaluationState.objects.values_list("cloud_id", "last_evaluated_at"))
     for finding in findings:
         insight = insights.get(finding.insight_id)
         resource, cloud = finding.resource, finding.cloud
@@ -84,7 +87,7 @@ def records(findings: Iterable[Finding], insights: dict[str, Insight], now: date
             "status": "fail" if finding.status == FindingStatus.OPEN else "resolved",
             "exempted": finding.is_exempted(now),
             "first_seen": finding.first_seen.isoformat(),
-            "last_seen": finding.last_seen.isoformat(),
+            "last_seen": finding.effective_last_seen(evaluated_at.get(finding.cloud_id)).isoformat(),
             "resolved_at": finding.resolved_at.isoformat() if finding.resolved_at else None,
             "controls": list(insight.controls) if insight else [],
             # Not part of the flat formats, used by OCSF.

@@ -139,7 +139,12 @@ class FindingQuerySet(models.QuerySet):
 
 
 class Finding(models.Model):
-    """A resource failing an insight. Resolved (kept) when it passes or disappears; re-opened when it fails again."""
+    """A resource failing an insight. Resolved (kept) when it passes or disappears; re-opened when it fails again.
+
+    ``last_seen`` is written when the resource is evaluated; an open finding whose resource did not
+    change is still failing at every later evaluation of its cloud, so readers use
+    :meth:`effective_last_seen` (an incremental run does not rewrite every open row).
+    """
 
     cloud = models.ForeignKey("inventory.CloudAccount", on_delete=models.CASCADE, related_name="findings")
     resource = models.ForeignKey("inventory.Resource", on_delete=models.CASCADE, related_name="findings")
@@ -166,6 +171,11 @@ class Finding(models.Model):
 
     def is_exempted(self, now: datetime | None = None) -> bool:
         return self.exemption is not None and self.exemption.is_active(now)
+
+    def effective_last_seen(self, cloud_last_evaluated_at: datetime | None) -> datetime:
+        if self.status == FindingStatus.OPEN and cloud_last_evaluated_at and cloud_last_evaluated_at > self.last_seen:
+            return cloud_last_evaluated_at
+        return self.last_seen
 
 
 class HistoryScope(models.TextChoices):

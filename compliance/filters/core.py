@@ -24,7 +24,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -35,12 +35,9 @@ _MISSING = object()
 
 @dataclass(frozen=True)
 class Context:
-    """What a filter may know about a resource beyond its properties."""
+    """What a filter may know beyond a resource's properties: one per evaluation of a cloud."""
 
     account_id: str = ""
-    region: str = ""
-    name: str = ""
-    tags: dict = field(default_factory=dict)
     now: datetime | None = None  # evaluation time; None means "now" at call time
 
 
@@ -354,18 +351,7 @@ def _compile_leaf(spec: dict, path: str) -> Predicate:
             return test(v)
 
     if not key.count(".") and not whole and not needs_context:
-        # The common case, kept tight: one key, a scalar test.
-        single = key
-
-        def leaf_fast(p: dict, c: Context) -> bool:
-            v = p.get(single, _MISSING)
-            if v is _MISSING or v is None:
-                return missing_result
-            if type(v) is list:
-                return bool(v) and quantifier(test(x) for x in v)
-            return test(v)
-
-        return leaf_fast
+        return _fast_leaf(key, op, value, test, missing_result, quantifier)
 
     def leaf(p: dict, c: Context) -> bool:
         v = get(p)
@@ -380,6 +366,56 @@ def _compile_leaf(spec: dict, path: str) -> Predicate:
         return apply(v, c)
 
     return leaf
+
+
+def _fast_leaf(
+    key: str, op: str, value: Any, test: Callable[[Any], bool], missing_result: bool, quantifier: Callable
+) -> Predicate:
+    """The common case kept tight: one top-level key and a scalar test; eq/ne/in inlined (no second call)."""
+    members = _hashable_set(value) if op in ("in", "not-in") and isinstance(value, list) else None
+    if op == "eq":
+
+        def leaf_eq(p: dict, c: Context) -> bool:
+            v = p.get(key)
+            if v is None:
+                return missing_result
+            if type(v) is list:
+                return bool(v) and quantifier(x == value for x in v)
+            return v == value
+
+        return leaf_eq
+    if op == "ne":
+
+        def leaf_ne(p: dict, c: Context) -> bool:
+            v = p.get(key)
+            if v is None:
+                return missing_result
+            if type(v) is list:
+                return bool(v) and quantifier(x != value for x in v)
+            return v != value
+
+        return leaf_ne
+    if members is not None and op == "in":
+
+        def leaf_in(p: dict, c: Context) -> bool:
+            v = p.get(key)
+            if v is None:
+                return missing_result
+            if type(v) is list:
+                return bool(v) and quantifier(test(x) for x in v)
+            return v.__hash__ is not None and v in members
+
+        return leaf_in
+
+    def leaf_fast(p: dict, c: Context) -> bool:
+        v = p.get(key)
+        if v is None:
+            return missing_result
+        if type(v) is list:
+            return bool(v) and quantifier(test(x) for x in v)
+        return test(v)
+
+    return leaf_fast
 
 
 def _compile_quantified(spec: dict, path: str) -> Predicate:

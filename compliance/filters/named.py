@@ -16,7 +16,11 @@ from typing import Any
 from compliance.filters.core import Context, Predicate, _now, parse_time
 from compliance.filters.registry import named_filter
 
-WORLD_CIDRS = frozenset({"0.0.0.0/0", "::/0", "*", "internet", "any", "0.0.0.0", "<nw>/0", "/0"})
+# Sources that mean "anywhere", as AWS, Azure (``*``, ``Internet``, ``Any``), GCP and Alibaba write them.
+WORLD_CIDRS = frozenset(
+    {"0.0.0.0/0", "::/0", "*", "0.0.0.0", "Internet", "internet", "INTERNET", "Any", "any", "ANY", "<nw>/0", "/0"}
+)
+ALLOW = frozenset({"allow", "Allow", "ALLOW", None})
 PUBLIC_MEMBERS = frozenset({"allusers", "allauthenticatedusers"})
 # Conditions on these keys pin a "*" principal to known callers, so the policy is not public.
 RESTRICTING_CONDITION_KEYS = frozenset(
@@ -104,27 +108,26 @@ def port_open_to_world(ports: list[int] | None = None, protocols: list[str] | No
 
     Example: ``{port-open-to-world: {ports: [22, 3389]}}``
     """
-    wanted_protocols = frozenset(protocols or ["tcp", "all"])
-
-    def rule_opens(rule: dict) -> bool:
-        if str(rule.get("action") or "allow").lower() != "allow":
-            return False
-        if str(rule.get("cidr") or "").lower() not in WORLD_CIDRS:
-            return False
-        protocol = str(rule.get("protocol") or "all").lower()
-        if protocol not in wanted_protocols and protocol != "all":
-            return False
-        if not ports:
-            return True
-        low, high = rule.get("from_port"), rule.get("to_port")
-        if low is None and high is None:
-            return True
-        low = 0 if low is None else low
-        high = 65535 if high is None else high
-        return any(low <= port <= high for port in ports)
+    wanted_protocols = frozenset(protocols or ["tcp", "all"]) | {"all", None}
+    wanted_ports = tuple(ports or ())
 
     def predicate(properties: dict, context: Context) -> bool:
-        return any(rule_opens(rule) for rule in properties.get("ingress") or () if isinstance(rule, dict))
+        # Plain loops, cheapest test first: this filter runs on every rule of every security group.
+        for rule in properties.get("ingress") or ():
+            cidr = rule.get("cidr")
+            if cidr not in WORLD_CIDRS or rule.get("action", "allow") not in ALLOW:
+                continue
+            if rule.get("protocol") not in wanted_protocols:
+                continue
+            if not wanted_ports:
+                return True
+            low, high = rule.get("from_port"), rule.get("to_port")
+            low = 0 if low is None else low
+            high = 65535 if high is None else high
+            for port in wanted_ports:
+                if low <= port <= high:
+                    return True
+        return False
 
     return predicate
 

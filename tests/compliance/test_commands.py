@@ -162,14 +162,17 @@ def test_findings_json_has_the_documented_fields(evaluated):
                   "resource_type", "native_type", "resource_id", "resource_name", "status", "exempted",
                   "first_seen", "last_seen", "controls"):  # fmt: skip
         assert field in row
-    assert (row["status"], row["exempted"], row["provider"], row["account_id"]) == ("fail", False, "aws", "111122223333")
+    assert (row["status"], row["exempted"], row["provider"], row["account_id"]) == (
+        "fail",
+        False,
+        "aws",
+        "111122223333",
+    )
     assert "cis-aws-3.0:2.2.1" in row["controls"]
 
 
 def test_findings_include_exempted_and_resolved_on_request(evaluated):
-    rows = json.loads(
-        run("findings", "--insight", "volume-unencrypted", "--include-exempted", "--include-resolved")
-    )
+    rows = json.loads(run("findings", "--insight", "volume-unencrypted", "--include-exempted", "--include-resolved"))
     by_name = {r["resource_name"]: r for r in rows}
     assert by_name["exempted-disk"]["exempted"] is True
     assert by_name["fixed-disk"]["status"] == "resolved"
