@@ -8,7 +8,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from compliance.schema import CLOUDS, SEVERITIES, Insight, Pack, parse_insight, parse_pack
+from compliance.schema import CLOUDS, SEVERITIES, DefinitionError, Insight, Pack, parse_insight, parse_pack
 
 
 class CustomInsight(models.Model):
@@ -31,6 +31,16 @@ class CustomInsight(models.Model):
     def __str__(self) -> str:
         return self.insight_id
 
+    def save(self, *args, **kwargs) -> None:
+        """Validate against the insight schema first: an invalid definition raises DefinitionError, nothing is saved."""
+        from compliance.library import builtin_insights
+
+        insight = parse_insight(self.definition, source="custom")
+        if insight.id in builtin_insights():
+            raise DefinitionError([f"id: {insight.id!r} is the id of a built-in insight"])
+        self.insight_id, self.hash = insight.id, insight.hash
+        super().save(*args, **kwargs)
+
     def parse(self) -> Insight:
         return parse_insight(self.definition, source="custom", where=f"custom insight {self.insight_id}")
 
@@ -50,6 +60,14 @@ class CustomPack(models.Model):
 
     def __str__(self) -> str:
         return self.pack_id
+
+    def save(self, *args, **kwargs) -> None:
+        """Validate against the pack schema, with every insight known to the organization; else nothing is saved."""
+        from compliance.library import insights_for
+
+        pack = parse_pack(self.definition, source="custom", known_insights=set(insights_for(self.organization_id)))
+        self.pack_id = pack.id
+        super().save(*args, **kwargs)
 
     def parse(self) -> Pack:
         return parse_pack(self.definition, source="custom", where=f"custom pack {self.pack_id}")
