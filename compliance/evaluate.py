@@ -63,6 +63,7 @@ class EvaluationResult:
     changed_insights: list[str] = field(default_factory=list)
     removed_insights: list[str] = field(default_factory=list)
     insights: dict[str, InsightCounts] = field(default_factory=lambda: defaultdict(InsightCounts))
+    errors: dict[str, int] = field(default_factory=lambda: defaultdict(int))  # insight -> resources it could not decide
 
     def as_dict(self) -> dict:
         return {
@@ -73,6 +74,7 @@ class EvaluationResult:
             "changed_insights": self.changed_insights,
             "removed_insights": self.removed_insights,
             "insights": {key: counts.as_dict() for key, counts in sorted(self.insights.items())},
+            "errors": dict(self.errors),
         }
 
 
@@ -100,6 +102,10 @@ def evaluate_cloud(
 
     if removed:
         _resolve(Finding.objects.filter(cloud=cloud, insight_id__in=removed, status=FindingStatus.OPEN), started)
+    edited = [key for key in hashes if state.insight_hashes.get(key, hashes[key]) != hashes[key]]
+    for key in edited:  # an edited insight may have a new severity, which its findings carry for filtering
+        severity = catalog[key].severity
+        Finding.objects.filter(cloud=cloud, insight_id=key).exclude(severity=severity).update(severity=severity)
     writer = _FindingWriter(cloud, catalog, started, result)
     all_by_type = _by_type(catalog.values())
     changed_by_type = _by_type(catalog[key] for key in changed)
@@ -127,7 +133,11 @@ def evaluate_cloud(
             if not candidates:
                 continue
             props = props if isinstance(props, dict) else {}
-            outcomes.append((rid, [(key, bool(predicate(props, context))) for key, predicate in candidates]))
+            try:
+                checks = [(key, bool(predicate(props, context))) for key, predicate in candidates]
+            except Exception:  # malformed properties: check one by one, skip what cannot be decided
+                checks = _check_carefully(rid, props, candidates, context, result, log)
+            outcomes.append((rid, checks))
         result.resources += len(page)
         writer.write_page(outcomes, deleted)
         if len(page) < PAGE_SIZE:
@@ -158,6 +168,21 @@ def evaluate_cloud(
         f"({'full' if full else 'incremental'}, {len(changed)} insights new or changed)"
     )
     return result
+
+
+def _check_carefully(
+    rid: int, props: dict, candidates: list, context: Context, result: EvaluationResult, log: Callable[[str], None]
+) -> list[tuple[str, bool]]:
+    """Evaluate one resource insight by insight; an insight that raises is left undecided (finding unchanged)."""
+    checks = []
+    for key, predicate in candidates:
+        try:
+            checks.append((key, bool(predicate(props, context))))
+        except Exception as exc:
+            result.errors[key] += 1
+            if result.errors[key] == 1:
+                log(f"insight {key} could not evaluate resource {rid}: {type(exc).__name__}: {exc}")
+    return checks
 
 
 def _by_type(insights: Iterable[Insight]) -> dict[str, list[tuple[str, Callable]]]:
@@ -288,6 +313,10 @@ def apply_exemptions(cloud: CloudAccount, now: datetime | None = None) -> int:
             .exclude(exemption_id__in=active_ids)
         )
         linked += Finding.objects.filter(pk__in=list(findings.values_list("pk", flat=True))).update(exemption=exemption)
+        # An exemption whose scope was narrowed lets go of findings it no longer covers.
+        covered = Finding.objects.filter(cloud=cloud, insight_id=exemption.insight_id).filter(exemption.resource_q())
+        stale = Finding.objects.filter(cloud=cloud, exemption=exemption).exclude(pk__in=covered.values("pk"))
+        Finding.objects.filter(pk__in=list(stale.values_list("pk", flat=True))).update(exemption=None)
     return linked
 
 

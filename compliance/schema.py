@@ -107,7 +107,7 @@ class Insight:
     controls: tuple[str, ...]
     tests: dict
     source: str  # "builtin:<file>" or "custom"
-    hash: str  # of what decides findings (types, clouds, filters): a change re-evaluates every resource
+    hash: str  # of what decides findings (types, clouds, filters, severity): a change re-evaluates every resource
     predicate: Predicate = field(repr=False, compare=False)
 
     def definition(self) -> dict:
@@ -227,7 +227,7 @@ def schema_errors(definition: Any, schema: dict) -> list[str]:
 
 
 def insight_hash(definition: dict) -> str:
-    decisive = {k: definition.get(k) for k in ("resource_types", "clouds", "filters")}
+    decisive = {k: definition.get(k) for k in ("resource_types", "clouds", "filters", "severity")}
     return hashlib.sha256(json.dumps(decisive, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 

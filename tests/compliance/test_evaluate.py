@@ -164,3 +164,23 @@ def test_scorecard_counts_passed_and_failed_resources_per_control(aws_cloud, mak
     assert card.controls["4.1"]["status"] == "not-covered"
     assert card.controls["1.4"]["status"] == "not-applicable"  # no cloud_account resource harvested
     assert 0 < card.score < 100
+
+
+def test_malformed_properties_leave_that_insight_undecided_but_evaluate_the_rest(aws_cloud, make_resource):
+    from compliance.library import builtin_insights
+
+    insights = {
+        key: builtin_insights()[key]
+        for key in ("security-group-ssh-open-to-world", "default-security-group-allows-traffic")
+    }
+    make_resource(aws_cloud, "security_group", {"ingress": ["not-a-rule"], "egress": [], "is_default": True})
+    result = evaluate_cloud(aws_cloud, insights=insights)
+    assert result.errors == {"security-group-ssh-open-to-world": 1}
+    assert list(Finding.objects.values_list("insight_id", flat=True)) == ["default-security-group-allows-traffic"]
+
+
+def test_new_severity_of_an_edited_insight_reaches_its_findings(aws_cloud, make_resource):
+    make_resource(aws_cloud, "volume", UNENCRYPTED)
+    evaluate_cloud(aws_cloud, insights=_volume_insight())
+    evaluate_cloud(aws_cloud, insights=_volume_insight(severity="critical"), now=_later())
+    assert Finding.objects.get().severity == "critical"

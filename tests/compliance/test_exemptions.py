@@ -104,3 +104,15 @@ def test_exempted_findings_count_as_exempted_not_failed(aws_cloud, make_resource
     assert (insight_day.failed, insight_day.exempted) == (0, 1)
     control = Scorecard.objects.get(cloud=aws_cloud, pack_id="cis-aws-3.0").controls["2.2.1"]
     assert (control["failed"], control["exempted"], control["status"]) == (0, 1, "pass")
+
+
+def test_narrowed_exemption_lets_go_of_findings_it_no_longer_covers(aws_cloud, make_resource):
+    sandbox = make_resource(aws_cloud, "volume", UNENCRYPTED, tags={"env": "sandbox"})
+    evaluate_cloud(aws_cloud)
+    exemption = _exemption(aws_cloud, tag_key="env", tag_value="sandbox")
+    exempt(exemption)
+    assert _finding(sandbox).is_exempted()
+    exemption.tag_value = "playground"
+    exemption.save()
+    evaluate_cloud(aws_cloud)
+    assert not _finding(sandbox).is_exempted()
