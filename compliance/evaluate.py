@@ -10,14 +10,17 @@ resolved / re-opened ones.
 
 from __future__ import annotations
 
+import json
 import logging
+import re
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.db import connection, transaction
-from django.db.models import Count, F, Q
+from django.db.models import BooleanField, Count, ExpressionWrapper, F, Q, TextField, Value
+from django.db.models.functions import Cast
 from django.utils import timezone
 
 from compliance.filters import Context
@@ -116,23 +119,34 @@ def evaluate_cloud(
             Q(updated_at__gt=last) | Q(resource_type__in=list(changed_by_type), deleted_at__isnull=True)
         )
     context = Context(account_id=cloud.account_id, now=started)
-    columns = ("id", "resource_type", "properties", "deleted_at", "updated_at")
+    # Booleans computed by the database and properties read as text: converting 200k timestamps and
+    # JSON values through the ORM's field converters costs more than evaluating them.
+    fresh = ExpressionWrapper(Q(updated_at__gt=last), output_field=BooleanField()) if not full else Value(True)
+    resources = resources.annotate(
+        properties_text=Cast("properties", TextField()),
+        gone=ExpressionWrapper(Q(deleted_at__isnull=False), output_field=BooleanField()),
+        fresh=fresh,
+    )
     last_pk = 0
     while True:
-        page = list(resources.filter(pk__gt=last_pk).order_by("pk").values_list(*columns)[:PAGE_SIZE])
+        page = list(
+            resources.filter(pk__gt=last_pk)
+            .order_by("pk")
+            .values_list("id", "resource_type", "properties_text", "gone", "fresh")[:PAGE_SIZE]
+        )
         if not page:
             break
         last_pk = page[-1][0]
         outcomes: list[tuple[int, list[tuple[str, bool]]]] = []
         deleted: list[int] = []
-        for rid, rtype, props, deleted_at, updated_at in page:
-            if deleted_at is not None:
+        for rid, rtype, text, gone, changed_since in page:
+            if gone:
                 deleted.append(rid)
                 continue
-            candidates = all_by_type.get(rtype, ()) if full or updated_at > last else changed_by_type.get(rtype, ())
+            candidates = all_by_type.get(rtype, ()) if changed_since else changed_by_type.get(rtype, ())
             if not candidates:
                 continue
-            props = props if isinstance(props, dict) else {}
+            props = _load(text)
             try:
                 checks = [(key, bool(predicate(props, context))) for key, predicate in candidates]
             except Exception:  # malformed properties: check one by one, skip what cannot be decided
@@ -170,6 +184,14 @@ def evaluate_cloud(
     return result
 
 
+def _load(text: str | None) -> dict:
+    try:
+        value = json.loads(text) if text else {}
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
 def _check_carefully(
     rid: int, props: dict, candidates: list, context: Context, result: EvaluationResult, log: Callable[[str], None]
 ) -> list[tuple[str, bool]]:
@@ -200,7 +222,6 @@ class _FindingWriter:
         self.cloud = cloud
         self.severity = {key: insight.severity for key, insight in catalog.items()}
         self.now = now
-        self.db_now = connection.ops.adapt_datetimefield_value(now)
         self.result = result
 
     def write_page(self, outcomes: list[tuple[int, list[tuple[str, bool]]]], deleted: list[int]) -> None:
@@ -208,10 +229,7 @@ class _FindingWriter:
         if not resource_ids:
             return
         existing: dict[tuple[int, str], tuple[int, str]] = {
-            (rid, iid): (fid, status)
-            for fid, rid, iid, status in Finding.objects.filter(resource_id__in=resource_ids).values_list(
-                "id", "resource_id", "insight_id", "status"
-            )
+            (rid, iid): (fid, status) for fid, rid, iid, status in _existing_findings(resource_ids)
         }
         create: list[tuple] = []
         resolve: list[int] = []
@@ -226,7 +244,7 @@ class _FindingWriter:
                     counted.failing += 1
                     if found is None:
                         counted.new += 1
-                        create.append((self.cloud.pk, rid, iid, self.severity[iid], self.db_now, self.db_now, OPEN, 0))
+                        create.append((rid, iid, self.severity[iid]))
                     elif found[1] == FindingStatus.RESOLVED:
                         counted.reopened += 1
                         reopen.append(found[0])
@@ -241,7 +259,7 @@ class _FindingWriter:
                 resolve.append(fid)
         with transaction.atomic():
             for start in range(0, len(create), WRITE_BATCH):
-                _insert_findings(create[start : start + WRITE_BATCH])
+                _insert_findings(self.cloud.pk, create[start : start + WRITE_BATCH], self.now)
             for batch in _batches(resolve):
                 Finding.objects.filter(pk__in=batch).update(status=FindingStatus.RESOLVED, resolved_at=self.now)
             for batch in _batches(reopen):
@@ -253,30 +271,46 @@ class _FindingWriter:
                 )
 
 
-def _insert_findings(rows: list[tuple]) -> None:
-    """A multi-row INSERT of new open findings.
+_TABLE = Finding._meta.db_table
+_INSERT_COLUMNS = ("cloud_id", "resource_id", "insight_id", "severity", "first_seen", "last_seen", "status")
+_SAFE_WORD = re.compile(r"^[a-z0-9]+([.-][a-z0-9]+)*$")
+_SAFE_STAMP = re.compile(r"^\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d(\.\d{1,6})?$")
 
-    Equivalent to ``Finding.objects.bulk_create`` but with values prepared once: Django's per-field
-    preparation in bulk_create costs more than the insert itself at a hundred thousand findings.
+
+def _existing_findings(resource_ids: list[int]) -> list[tuple[int, int, str, str]]:
+    """(id, resource id, insight id, status) of every finding of these resources."""
+    quote = connection.ops.quote_name
+    ids = ",".join(str(int(rid)) for rid in resource_ids)  # ints from the database, inlined
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {quote('id')}, {quote('resource_id')}, {quote('insight_id')}, {quote('status')} "
+            f"FROM {quote(_TABLE)} WHERE {quote('resource_id')} IN ({ids})"
+        )
+        return cursor.fetchall()
+
+
+def _insert_findings(cloud_id: int, rows: list[tuple[int, str, str]], now: datetime) -> None:
+    """One multi-row INSERT of new open findings: ``rows`` are (resource id, insight id, severity).
+
+    Equivalent to ``Finding.objects.bulk_create`` but built once per batch: at a hundred thousand
+    findings Django's per-field preparation and the driver's per-value escaping cost more than the
+    insert itself. Every inlined value is an int, a schema-checked kebab-case id or severity, or the
+    evaluation timestamp, each checked here; anything else goes through parameters.
     """
     quote = connection.ops.quote_name
-    columns = (
-        "cloud_id",
-        "resource_id",
-        "insight_id",
-        "severity",
-        "first_seen",
-        "last_seen",
-        "status",
-        "reopened_count",
-    )
-    # Only placeholders in VALUES: mysqlclient then sends one multi-row INSERT per batch.
-    sql = (
-        f"INSERT INTO {quote(Finding._meta.db_table)} ({', '.join(map(quote, columns))}) "
-        f"VALUES ({', '.join(['%s'] * len(columns))})"
-    )
+    stamp = str(connection.ops.adapt_datetimefield_value(now))
+    head = f"INSERT INTO {quote(_TABLE)} ({', '.join(map(quote, _INSERT_COLUMNS))}, {quote('reopened_count')}) VALUES "
+    safe = _SAFE_STAMP.match(stamp) and all(_SAFE_WORD.match(iid) and _SAFE_WORD.match(sev) for _, iid, sev in rows)
     with connection.cursor() as cursor:
-        cursor.executemany(sql, rows)
+        if safe:
+            fixed = f"'{stamp}','{stamp}','{OPEN}',0"
+            values = ",".join(f"({int(cloud_id)},{int(rid)},'{iid}','{sev}',{fixed})" for rid, iid, sev in rows)
+            cursor.execute(head + values)
+        else:
+            placeholders = "(" + ", ".join(["%s"] * (len(_INSERT_COLUMNS) + 1)) + ")"
+            cursor.executemany(
+                head + placeholders, [(cloud_id, rid, iid, sev, stamp, stamp, OPEN, 0) for rid, iid, sev in rows]
+            )
 
 
 def _batches(ids: list[int]) -> Iterable[list[int]]:
