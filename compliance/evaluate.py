@@ -106,9 +106,16 @@ def evaluate_cloud(
     if removed:
         _resolve(Finding.objects.filter(cloud=cloud, insight_id__in=removed, status=FindingStatus.OPEN), started)
     edited = [key for key in hashes if state.insight_hashes.get(key, hashes[key]) != hashes[key]]
-    for key in edited:  # an edited insight may have a new severity, which its findings carry for filtering
-        severity = catalog[key].severity
-        Finding.objects.filter(cloud=cloud, insight_id=key).exclude(severity=severity).update(severity=severity)
+    for key in edited:
+        insight = catalog[key]
+        # Findings carry the severity (for filtering), and resources of a type the insight no longer covers pass.
+        Finding.objects.filter(cloud=cloud, insight_id=key).exclude(severity=insight.severity).update(
+            severity=insight.severity
+        )
+        dropped = Finding.objects.filter(cloud=cloud, insight_id=key, status=FindingStatus.OPEN).exclude(
+            resource__resource_type__in=insight.resource_types
+        )
+        _resolve(Finding.objects.filter(pk__in=list(dropped.values_list("pk", flat=True))), started)
     writer = _FindingWriter(cloud, catalog, started, result)
     all_by_type = _by_type(catalog.values())
     changed_by_type = _by_type(catalog[key] for key in changed)
@@ -122,24 +129,30 @@ def evaluate_cloud(
     # Booleans computed by the database and properties read as text: converting 200k timestamps and
     # JSON values through the ORM's field converters costs more than evaluating them.
     fresh = ExpressionWrapper(Q(updated_at__gt=last), output_field=BooleanField()) if not full else Value(True)
+    created = ExpressionWrapper(Q(first_seen__gt=last), output_field=BooleanField()) if not full else Value(True)
     resources = resources.annotate(
         properties_text=Cast("properties", TextField()),
         gone=ExpressionWrapper(Q(deleted_at__isnull=False), output_field=BooleanField()),
         fresh=fresh,
+        created=created,
     )
+    # Live resources per type (for scorecards) only change when resources appear or disappear.
+    existence_changed = full
     last_pk = 0
     while True:
         page = list(
             resources.filter(pk__gt=last_pk)
             .order_by("pk")
-            .values_list("id", "resource_type", "properties_text", "gone", "fresh")[:PAGE_SIZE]
+            .values_list("id", "resource_type", "properties_text", "gone", "fresh", "created")[:PAGE_SIZE]
         )
         if not page:
             break
         last_pk = page[-1][0]
         outcomes: list[tuple[int, list[tuple[str, bool]]]] = []
         deleted: list[int] = []
-        for rid, rtype, text, gone, changed_since in page:
+        for rid, rtype, text, gone, changed_since, is_new in page:
+            if gone or is_new:
+                existence_changed = True
             if gone:
                 deleted.append(rid)
                 continue
@@ -162,20 +175,24 @@ def evaluate_cloud(
     # last_seen as the cloud's last evaluation for open findings (see Finding.effective_last_seen).
     apply_exemptions(cloud, started)
     open_findings = _open_findings(cloud, started)
-    open_counts: dict[str, int] = defaultdict(int)
-    for _, insight_id, _ in open_findings:
-        open_counts[insight_id] += 1
+    failed_counts, exempted_counts = open_findings.counts()
     for key in catalog:
-        result.insights[key].open = open_counts.get(key, 0)
+        result.insights[key].open = failed_counts.get(key, 0) + exempted_counts.get(key, 0)
     packs = packs_for(cloud.organization_id)
     record_history(cloud, catalog, packs, started, open_findings)
-    compute_scorecards(cloud, catalog, packs, started, open_findings)
+    cached_types = state.last_counts.get("live_by_type")
+    live_by_type = cached_types if cached_types is not None and not existence_changed else live_resources_by_type(cloud)
+    compute_scorecards(cloud, catalog, packs, started, open_findings, live_by_type)
 
     state.last_evaluated_at = started
     state.insight_hashes = hashes
     if full:
         state.last_full_at = started
-    state.last_counts = {"resources": result.resources, "evaluations": result.evaluations}
+    state.last_counts = {
+        "resources": result.resources,
+        "evaluations": result.evaluations,
+        "live_by_type": live_by_type,
+    }
     state.save()
     log(
         f"evaluated {result.resources} resources, {result.evaluations} checks "
@@ -367,15 +384,51 @@ def exempt(exemption: Exemption) -> int:
 # --------------------------------------------------------------------------- history and scorecards
 
 
-def _open_findings(cloud: CloudAccount, now: datetime) -> list[tuple[int, str, bool]]:
-    """(resource id, insight id, exempted) of every open finding of the cloud."""
-    active = set(
+@dataclass
+class OpenFindings:
+    """The open findings of one cloud as (resource id, insight id) pairs, and which of them are exempted."""
+
+    pairs: list[tuple[int, str]]
+    exempted: set[tuple[int, str]]
+
+    def counts(self) -> tuple[Counter, Counter]:
+        """(failed, exempted) open findings per insight."""
+        exempted = Counter(insight_id for _, insight_id in self.exempted)
+        return Counter(insight_id for _, insight_id in self.pairs) - exempted, exempted
+
+    def resource_sets(self) -> tuple[dict[str, set[int]], dict[str, set[int]]]:
+        """(failing, exempted) resource ids per insight."""
+        failing: dict[str, set[int]] = defaultdict(set)
+        exempted: dict[str, set[int]] = defaultdict(set)
+        if not self.exempted:
+            for resource_id, insight_id in self.pairs:
+                failing[insight_id].add(resource_id)
+            return failing, exempted
+        for pair in self.pairs:
+            (exempted if pair in self.exempted else failing)[pair[1]].add(pair[0])
+        return failing, exempted
+
+
+def _open_findings(cloud: CloudAccount, now: datetime) -> OpenFindings:
+    """Every open finding of the cloud (read raw: this runs on every evaluation, incremental or not)."""
+    active = list(
         Exemption.objects.active(now).filter(organization_id=cloud.organization_id).values_list("pk", flat=True)
     )
-    rows = Finding.objects.filter(cloud=cloud, status=FindingStatus.OPEN).values_list(
-        "resource_id", "insight_id", "exemption_id"
-    )
-    return [(rid, iid, exemption_id in active) for rid, iid, exemption_id in rows]
+    exempted: set[tuple[int, str]] = set()
+    if active:
+        exempted = set(
+            Finding.objects.filter(cloud=cloud, status=FindingStatus.OPEN, exemption_id__in=active).values_list(
+                "resource_id", "insight_id"
+            )
+        )
+    quote = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {quote('resource_id')}, {quote('insight_id')} FROM {quote(_TABLE)} "
+            f"WHERE {quote('cloud_id')} = %s AND {quote('status')} = %s",
+            [cloud.pk, OPEN],
+        )
+        return OpenFindings(cursor.fetchall(), exempted)
 
 
 def record_history(
@@ -383,7 +436,7 @@ def record_history(
     catalog: dict[str, Insight],
     packs: dict[str, Pack],
     now: datetime,
-    open_findings: list[tuple[int, str, bool]] | None = None,
+    open_findings: OpenFindings | None = None,
 ) -> None:
     """Replace today's counts for the cloud, each insight and each pack (one row each)."""
     today = timezone.localdate(now)
@@ -404,8 +457,9 @@ def record_history(
 
     if open_findings is None:
         open_findings = _open_findings(cloud, now)
-    count(failed, Counter(insight_id for _, insight_id, is_exempted in open_findings if not is_exempted))
-    count(exempted, Counter(insight_id for _, insight_id, is_exempted in open_findings if is_exempted))
+    failed_per_insight, exempted_per_insight = open_findings.counts()
+    count(failed, failed_per_insight)
+    count(exempted, exempted_per_insight)
     start_of_day = now.replace(hour=0, minute=0, second=0, microsecond=0)
     resolved_today = (
         Finding.objects.filter(cloud=cloud, status=FindingStatus.RESOLVED, resolved_at__gte=start_of_day)
@@ -431,27 +485,30 @@ def record_history(
         DailyCount.objects.bulk_create(rows, batch_size=WRITE_BATCH)
 
 
-def compute_scorecards(
-    cloud: CloudAccount,
-    catalog: dict[str, Insight],
-    packs: dict[str, Pack],
-    now: datetime,
-    open_findings: list[tuple[int, str, bool]] | None = None,
-) -> list[Scorecard]:
-    """Per pack that applies to the cloud's provider: per control, resources passing / failing / exempted."""
-    live_by_type = dict(
+def live_resources_by_type(cloud: CloudAccount) -> dict[str, int]:
+    return dict(
         Resource.objects.filter(cloud=cloud, deleted_at__isnull=True)
         .values_list("resource_type")
         .annotate(n=Count("id"))
         .values_list("resource_type", "n")
     )
+
+
+def compute_scorecards(
+    cloud: CloudAccount,
+    catalog: dict[str, Insight],
+    packs: dict[str, Pack],
+    now: datetime,
+    open_findings: OpenFindings | None = None,
+    live_by_type: dict[str, int] | None = None,
+) -> list[Scorecard]:
+    """Per pack that applies to the cloud's provider: per control, resources passing / failing / exempted."""
+    if live_by_type is None:
+        live_by_type = live_resources_by_type(cloud)
     # Sets of resource ids per insight, so a control's resources are set unions (done in C).
-    failing: dict[str, set[int]] = defaultdict(set)
-    exempted: dict[str, set[int]] = defaultdict(set)
     if open_findings is None:
         open_findings = _open_findings(cloud, now)
-    for rid, insight_id, is_exempted in open_findings:
-        (exempted if is_exempted else failing)[insight_id].add(rid)
+    failing, exempted = open_findings.resource_sets()
     empty: set[int] = set()
     cards = []
     for pack in packs.values():

@@ -184,3 +184,24 @@ def test_new_severity_of_an_edited_insight_reaches_its_findings(aws_cloud, make_
     evaluate_cloud(aws_cloud, insights=_volume_insight())
     evaluate_cloud(aws_cloud, insights=_volume_insight(severity="critical"), now=_later())
     assert Finding.objects.get().severity == "critical"
+
+
+def test_findings_of_a_type_an_edited_insight_no_longer_covers_are_resolved(aws_cloud, make_resource):
+    make_resource(aws_cloud, "volume", UNENCRYPTED)
+    evaluate_cloud(aws_cloud, insights=_volume_insight())
+    evaluate_cloud(aws_cloud, insights=_volume_insight(resource_types=["snapshot"]), now=_later())
+    assert Finding.objects.get().status == "resolved"
+
+
+def test_scorecard_counts_follow_new_and_deleted_resources_between_runs(aws_cloud, make_resource):
+    first = make_resource(aws_cloud, "volume", ENCRYPTED)
+    evaluate_cloud(aws_cloud)
+    make_resource(aws_cloud, "volume", ENCRYPTED)
+    make_resource(aws_cloud, "volume", UNENCRYPTED)
+    evaluate_cloud(aws_cloud)
+    control = Scorecard.objects.get(cloud=aws_cloud, pack_id="cis-aws-3.0").controls["2.2.1"]
+    assert (control["passed"], control["failed"]) == (2, 1)
+    delete(first)
+    evaluate_cloud(aws_cloud)
+    control = Scorecard.objects.get(cloud=aws_cloud, pack_id="cis-aws-3.0").controls["2.2.1"]
+    assert (control["passed"], control["failed"]) == (1, 1)
