@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -66,7 +67,10 @@ class EvaluationResult:
     changed_insights: list[str] = field(default_factory=list)
     removed_insights: list[str] = field(default_factory=list)
     insights: dict[str, InsightCounts] = field(default_factory=lambda: defaultdict(InsightCounts))
-    errors: dict[str, int] = field(default_factory=lambda: defaultdict(int))  # insight -> resources it could not decide
+    errors: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    phases: dict[str, float] = field(
+        default_factory=dict
+    )  # seconds per step, for the job log and benchmarks  # insight -> resources it could not decide
 
     def as_dict(self) -> dict:
         return {
@@ -78,6 +82,7 @@ class EvaluationResult:
             "removed_insights": self.removed_insights,
             "insights": {key: counts.as_dict() for key, counts in sorted(self.insights.items())},
             "errors": dict(self.errors),
+            "phases": {key: round(value, 3) for key, value in self.phases.items()},
         }
 
 
@@ -103,6 +108,7 @@ def evaluate_cloud(
     removed = sorted(set(state.insight_hashes) - set(hashes))
     result = EvaluationResult(cloud.pk, full, changed_insights=sorted(changed), removed_insights=removed)
 
+    clock = time.perf_counter()
     if removed:
         _resolve(Finding.objects.filter(cloud=cloud, insight_id__in=removed, status=FindingStatus.OPEN), started)
     edited = [key for key in hashes if state.insight_hashes.get(key, hashes[key]) != hashes[key]]
@@ -173,16 +179,25 @@ def evaluate_cloud(
     # Open findings of resources not read this run are unchanged, so still failing: their rows are not
     # rewritten (that would make an incremental run cost as much as a full one); readers take
     # last_seen as the cloud's last evaluation for open findings (see Finding.effective_last_seen).
+    result.phases["evaluate_and_write"] = time.perf_counter() - clock
+    clock = time.perf_counter()
     apply_exemptions(cloud, started)
+    result.phases["exemptions"] = time.perf_counter() - clock
+    clock = time.perf_counter()
     open_findings = _open_findings(cloud, started)
     failed_counts, exempted_counts = open_findings.counts()
     for key in catalog:
         result.insights[key].open = failed_counts.get(key, 0) + exempted_counts.get(key, 0)
+    result.phases["read_open_findings"] = time.perf_counter() - clock
+    clock = time.perf_counter()
     packs = packs_for(cloud.organization_id)
     record_history(cloud, catalog, packs, started, open_findings)
+    result.phases["history"] = time.perf_counter() - clock
+    clock = time.perf_counter()
     cached_types = state.last_counts.get("live_by_type")
     live_by_type = cached_types if cached_types is not None and not existence_changed else live_resources_by_type(cloud)
     compute_scorecards(cloud, catalog, packs, started, open_findings, live_by_type)
+    result.phases["scorecards"] = time.perf_counter() - clock
 
     state.last_evaluated_at = started
     state.insight_hashes = hashes
