@@ -211,7 +211,8 @@ def evaluate_cloud(
     state.save()
     log(
         f"evaluated {result.resources} resources, {result.evaluations} checks "
-        f"({'full' if full else 'incremental'}, {len(changed)} insights new or changed)"
+        f"({'full' if full else 'incremental'}, {len(changed)} insights new or changed); seconds: "
+        + ", ".join(f"{key} {value:.2f}" for key, value in result.phases.items())
     )
     return result
 
