@@ -164,8 +164,8 @@ class Finding(models.Model):
     :meth:`effective_last_seen` (an incremental run does not rewrite every open row).
     """
 
-    # No separate FK indexes: (cloud, status, insight_id) and the unique (resource, insight_id) lead with them,
-    # and every index less is cheaper inserts of a hundred thousand findings.
+    # No separate FK indexes: (cloud, status, insight_id, resource_id) and the unique (resource, insight_id)
+    # lead with them, and every index less makes inserting a hundred thousand findings cheaper.
     cloud = models.ForeignKey(
         "inventory.CloudAccount", on_delete=models.CASCADE, related_name="findings", db_index=False
     )
@@ -186,7 +186,8 @@ class Finding(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["resource", "insight_id"], name="finding_unique")]
         indexes = [
-            models.Index(fields=["cloud", "status", "insight_id"], name="finding_cloud_status"),
+            # Covers the per-evaluation read of a cloud's open findings (resource_id, insight_id) on its own.
+            models.Index(fields=["cloud", "status", "insight_id", "resource_id"], name="finding_cloud_status"),
             models.Index(fields=["insight_id", "status"], name="finding_insight_status"),
         ]
 
