@@ -14,6 +14,7 @@ import json
 import logging
 import re
 import time
+import zlib
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -184,7 +185,12 @@ def evaluate_cloud(
     apply_exemptions(cloud, started)
     result.phases["exemptions"] = time.perf_counter() - clock
     clock = time.perf_counter()
-    open_findings = _open_findings(cloud, started)
+    cached = None if full or removed or edited else OpenFindings.load(state.open_findings_cache)
+    open_findings = None
+    if cached is not None:
+        open_findings = _open_findings_from_cache(cloud, started, cached, writer.opened, writer.closed)
+    if open_findings is None:
+        open_findings = _open_findings(cloud, started)
     failed_counts, exempted_counts = open_findings.counts()
     for key in catalog:
         result.insights[key].open = failed_counts.get(key, 0) + exempted_counts.get(key, 0)
@@ -199,6 +205,7 @@ def evaluate_cloud(
     compute_scorecards(cloud, catalog, packs, started, open_findings, live_by_type)
     result.phases["scorecards"] = time.perf_counter() - clock
 
+    state.open_findings_cache = open_findings.dump()
     state.last_evaluated_at = started
     state.insight_hashes = hashes
     if full:
@@ -256,6 +263,9 @@ class _FindingWriter:
         self.severity = {key: insight.severity for key, insight in catalog.items()}
         self.now = now
         self.result = result
+        # (resource, insight) pairs that became open / resolved this run, to update the cached open set.
+        self.opened: list[tuple[int, str]] = []
+        self.closed: list[tuple[int, str]] = []
 
     def write_page(self, outcomes: list[tuple[int, list[tuple[str, bool]]]], deleted: list[int]) -> None:
         resource_ids = [rid for rid, _ in outcomes] + deleted
@@ -278,18 +288,22 @@ class _FindingWriter:
                     if found is None:
                         counted.new += 1
                         create.append((rid, iid, self.severity[iid]))
+                        self.opened.append((rid, iid))
                     elif found[1] == FindingStatus.RESOLVED:
                         counted.reopened += 1
                         reopen.append(found[0])
+                        self.opened.append((rid, iid))
                 elif found is not None and found[1] == FindingStatus.OPEN:
                     counted.resolved += 1
                     resolve.append(found[0])
+                    self.closed.append((rid, iid))
             self.result.evaluations += len(checks)
         gone = set(deleted)
         for (rid, iid), (fid, status) in existing.items():
             if rid in gone and status == FindingStatus.OPEN:
                 counts[iid].resolved += 1
                 resolve.append(fid)
+                self.closed.append((rid, iid))
         with transaction.atomic():
             for start in range(0, len(create), WRITE_BATCH):
                 _insert_findings(self.cloud.pk, create[start : start + WRITE_BATCH], self.now)
@@ -402,49 +416,86 @@ def exempt(exemption: Exemption) -> int:
 
 @dataclass
 class OpenFindings:
-    """The open findings of one cloud as (resource id, insight id) pairs, and which of them are exempted."""
+    """The open findings of one cloud: resource ids per insight, and the exempted (resource, insight) pairs."""
 
-    pairs: list[tuple[int, str]]
+    by_insight: dict[str, set[int]]
     exempted: set[tuple[int, str]]
+
+    def total(self) -> int:
+        return sum(len(ids) for ids in self.by_insight.values())
 
     def counts(self) -> tuple[Counter, Counter]:
         """(failed, exempted) open findings per insight."""
         exempted = Counter(insight_id for _, insight_id in self.exempted)
-        return Counter(insight_id for _, insight_id in self.pairs) - exempted, exempted
+        return Counter({key: len(ids) for key, ids in self.by_insight.items()}) - exempted, exempted
 
     def resource_sets(self) -> tuple[dict[str, set[int]], dict[str, set[int]]]:
         """(failing, exempted) resource ids per insight."""
-        failing: dict[str, set[int]] = defaultdict(set)
         exempted: dict[str, set[int]] = defaultdict(set)
-        if not self.exempted:
-            for resource_id, insight_id in self.pairs:
-                failing[insight_id].add(resource_id)
-            return failing, exempted
-        for pair in self.pairs:
-            (exempted if pair in self.exempted else failing)[pair[1]].add(pair[0])
+        for resource_id, insight_id in self.exempted:
+            exempted[insight_id].add(resource_id)
+        failing = {key: ids - exempted[key] if key in exempted else ids for key, ids in self.by_insight.items()}
         return failing, exempted
 
+    def apply(self, opened: list[tuple[int, str]], closed: list[tuple[int, str]]) -> None:
+        for resource_id, insight_id in closed:
+            self.by_insight.get(insight_id, set()).discard(resource_id)
+        for resource_id, insight_id in opened:
+            self.by_insight.setdefault(insight_id, set()).add(resource_id)
 
-def _open_findings(cloud: CloudAccount, now: datetime) -> OpenFindings:
-    """Every open finding of the cloud (read raw: this runs on every evaluation, incremental or not)."""
+    def dump(self) -> bytes:
+        data = {key: sorted(ids) for key, ids in self.by_insight.items() if ids}
+        return zlib.compress(json.dumps(data, separators=(",", ":")).encode(), 1)
+
+    @staticmethod
+    def load(blob: bytes | memoryview | None) -> dict[str, set[int]] | None:
+        if not blob:
+            return None
+        try:
+            data = json.loads(zlib.decompress(bytes(blob)))
+        except (ValueError, zlib.error):
+            return None
+        return {key: set(ids) for key, ids in data.items()}
+
+
+def _exempted_pairs(cloud: CloudAccount, now: datetime) -> set[tuple[int, str]]:
     active = list(
         Exemption.objects.active(now).filter(organization_id=cloud.organization_id).values_list("pk", flat=True)
     )
-    exempted: set[tuple[int, str]] = set()
-    if active:
-        exempted = set(
-            Finding.objects.filter(cloud=cloud, status=FindingStatus.OPEN, exemption_id__in=active).values_list(
-                "resource_id", "insight_id"
-            )
+    if not active:
+        return set()
+    return set(
+        Finding.objects.filter(cloud=cloud, status=FindingStatus.OPEN, exemption_id__in=active).values_list(
+            "resource_id", "insight_id"
         )
+    )
+
+
+def _open_findings(cloud: CloudAccount, now: datetime) -> OpenFindings:
+    """Every open finding of the cloud, read from the database (raw: it is a hundred thousand rows)."""
     quote = connection.ops.quote_name
+    by_insight: dict[str, set[int]] = defaultdict(set)
     with connection.cursor() as cursor:
         cursor.execute(
             f"SELECT {quote('resource_id')}, {quote('insight_id')} FROM {quote(_TABLE)} "
             f"WHERE {quote('cloud_id')} = %s AND {quote('status')} = %s",
             [cloud.pk, OPEN],
         )
-        return OpenFindings(cursor.fetchall(), exempted)
+        for resource_id, insight_id in cursor.fetchall():
+            by_insight[insight_id].add(resource_id)
+    return OpenFindings(dict(by_insight), _exempted_pairs(cloud, now))
+
+
+def _open_findings_from_cache(
+    cloud: CloudAccount, now: datetime, cached: dict[str, set[int]], opened: list, closed: list
+) -> OpenFindings | None:
+    """The previous run's open findings plus this run's changes; None when a count check disagrees."""
+    current = OpenFindings(cached, set())
+    current.apply(opened, closed)
+    if Finding.objects.filter(cloud=cloud, status=FindingStatus.OPEN).count() != current.total():
+        return None  # something else changed findings (a deleted resource, an admin): read them afresh
+    current.exempted = _exempted_pairs(cloud, now)
+    return current
 
 
 def record_history(

@@ -252,6 +252,9 @@ class EvaluationState(models.Model):
     last_full_at = models.DateTimeField(null=True, blank=True)
     insight_hashes = models.JSONField(default=dict, help_text="{insight id: hash} used by the last evaluation")
     last_counts = models.JSONField(default=dict, blank=True)
+    #: The open findings after the last run (zlib-compressed JSON {insight id: [resource ids]}), so that an
+    #: incremental run updates scorecards and history from its own changes instead of re-reading every finding.
+    open_findings_cache = models.BinaryField(null=True, blank=True)
 
 
 PROVIDERS = CLOUDS

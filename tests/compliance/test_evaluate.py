@@ -205,3 +205,36 @@ def test_scorecard_counts_follow_new_and_deleted_resources_between_runs(aws_clou
     evaluate_cloud(aws_cloud)
     control = Scorecard.objects.get(cloud=aws_cloud, pack_id="cis-aws-3.0").controls["2.2.1"]
     assert (control["passed"], control["failed"]) == (1, 1)
+
+
+def test_incremental_runs_keep_the_cached_open_findings_equal_to_the_database(aws_cloud, make_resource):
+    import random
+
+    from compliance.evaluate import OpenFindings, _open_findings
+
+    rng = random.Random(7)
+    volumes = [make_resource(aws_cloud, "volume", {**UNENCRYPTED, "encrypted": rng.random() < 0.5}) for _ in range(30)]
+    evaluate_cloud(aws_cloud)
+    for _ in range(4):
+        for volume in rng.sample(volumes, 8):
+            if volume.deleted_at is None:
+                touch(volume, encrypted=rng.random() < 0.5, kms_key_id=rng.choice([None, "k"]))
+        gone = rng.choice([v for v in volumes if v.deleted_at is None])
+        delete(gone)
+        volumes.append(make_resource(aws_cloud, "volume", {**UNENCRYPTED, "encrypted": rng.random() < 0.5}))
+        result = evaluate_cloud(aws_cloud)
+        assert not result.full
+        cached = OpenFindings.load(EvaluationState.objects.get(cloud=aws_cloud).open_findings_cache)
+        fresh = {key: ids for key, ids in _open_findings(aws_cloud, timezone.now()).by_insight.items() if ids}
+        assert {key: ids for key, ids in cached.items() if ids} == fresh
+        assert result.insights["volume-unencrypted"].open == len(fresh.get("volume-unencrypted", ()))
+
+
+def test_findings_changed_outside_an_evaluation_are_read_afresh(aws_cloud, make_resource):
+    make_resource(aws_cloud, "volume", UNENCRYPTED)
+    other = make_resource(aws_cloud, "volume", UNENCRYPTED)
+    evaluate_cloud(aws_cloud)
+    Finding.objects.filter(resource=other).delete()  # e.g. the resource row was removed by an administrator
+    result = evaluate_cloud(aws_cloud, now=_later())
+    assert result.insights["volume-unencrypted"].open == 1
+    assert DailyCount.objects.get(cloud=aws_cloud, scope="insight", scope_id="volume-unencrypted").failed == 1
