@@ -312,6 +312,50 @@ _define(
 )
 
 
+# ---------------------------------------------------------------------------------------------
+# Keys added for compliance insights (compliance/insights/*.yaml). Kept in one block so that the
+# harvesters see what to fill; ``None`` where the cloud has no such notion.
+def _add(name: str, **properties: str) -> None:
+    TYPES[name].properties.update(properties)
+
+
+_add("service_user", created_at="str|None: when the user was created (stale-credential checks for never-used ones)")
+_add(
+    "cloud_account",
+    ebs_encryption_by_default="bool|None: AWS EBS encryption by default (any region off = False)",
+    config_recorder_enabled="bool|None: AWS Config / Alibaba Cloud Config recording resource changes",
+    threat_detection_enabled="bool|None: GuardDuty, Security Command Center or Alibaba Security Center on",
+    access_analyzer_enabled="bool|None: AWS IAM Access Analyzer active",
+)
+# cloud_account.security_center (Azure) is expected in this shape:
+#   {plans: {VirtualMachines|AppServices|SqlServers|SqlServerVirtualMachines|OpenSourceRelationalDatabases|
+#            StorageAccounts|Containers|KeyVaults|Arm|CosmosDbs: "Free"|"Standard"},
+#    contact_emails: [str], alert_notifications: bool, alert_to_owners: bool, auto_provisioning: bool,
+#    mde_integration: bool}
+_add("api_accounting_config", log_group="str|None: log group the trail also delivers to (CloudWatch Logs)")
+_add("container_cluster", secrets_encrypted="bool|None: Kubernetes secrets envelope-encrypted with a KMS key")
+_add(
+    "database_instance",
+    deletion_protection="bool|None",
+    auto_minor_version_upgrade="bool|None",
+    audit_logging_enabled="bool|None: SQL auditing (Azure SQL auditing, Alibaba SQL audit)",
+    threat_detection_enabled="bool|None: Defender for SQL / advanced threat protection",
+)
+_add("dns_zone", dnssec_enabled="bool|None")
+_add(
+    "instance",
+    serial_port_enabled="bool|None: interactive serial console (GCP serial-port-enable)",
+    ip_forwarding="bool|None: GCP canIpForward (AWS: source/dest check disabled)",
+)
+_add("secret", expires_at="str|None")
+_add(
+    "storage_container",
+    mfa_delete="bool|None: S3 MFA delete",
+    min_tls_version="str|None: e.g. TLS1_2 (Azure storage accounts)",
+)
+_add("web_app", auth_enabled="bool|None: App Service Authentication")
+
+
 def missing_properties(resource_type: str, properties: dict) -> list[str]:
     """The common keys of ``resource_type`` that ``properties`` lacks (used by tests and sync)."""
     spec = TYPES[resource_type]
