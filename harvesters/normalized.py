@@ -19,8 +19,10 @@ from dataclasses import dataclass, field
 class NormalizedType:
     name: str
     description: str
-    #: property name -> "type: meaning"
+    #: property name -> "type: meaning"; every harvester of this type fills each of them
     properties: dict[str, str] = field(default_factory=dict)
+    #: keys some insights read, filled where a cloud has the notion; absent reads as unknown (None)
+    optional: dict[str, str] = field(default_factory=dict)
 
 
 # A normalized firewall rule, used by security_group.ingress / egress on every cloud.
@@ -131,7 +133,8 @@ _define(
     backup_retention_days="int|None",
     multi_az="bool|None",
     ssl_required="bool|None",
-    authorized_networks="list[str]: CIDRs allowed to connect (firewall, whitelist)",
+    authorized_networks="list[str]|None: CIDRs allowed to connect (firewall, whitelist, security groups); "
+    "None when they could not be read",
 )
 _define(
     "database_snapshot",
@@ -313,10 +316,11 @@ _define(
 
 
 # ---------------------------------------------------------------------------------------------
-# Keys added for compliance insights (compliance/insights/*.yaml). Kept in one block so that the
-# harvesters see what to fill; ``None`` where the cloud has no such notion.
+# Optional keys that compliance insights (compliance/insights/*.yaml) read. A harvester fills
+# them where its cloud has the notion; the filter language treats an absent key like None, so a
+# cloud that does not (yet) fill one is evaluated as "unknown", never as a crash.
 def _add(name: str, **properties: str) -> None:
-    TYPES[name].properties.update(properties)
+    TYPES[name].optional.update(properties)
 
 
 _add("service_user", created_at="str|None: when the user was created (stale-credential checks for never-used ones)")

@@ -12,18 +12,44 @@ if TYPE_CHECKING:  # the SDK is imported lazily: registering types must not load
     from harvesters.aws.session import AwsContext
 
 
+def _ingress_cidrs_by_group(ctx: AwsContext, region: str, databases: list[dict]) -> dict[str, list[str]] | None:
+    """Security group id -> the IPv4/IPv6 ranges its ingress rules admit; one call per page of databases.
+    None when the groups cannot be read (the networks are then unknown, not empty)."""
+    group_ids = sorted({g["VpcSecurityGroupId"] for db in databases for g in db.get("VpcSecurityGroups", [])})
+    if not group_ids:
+        return {}
+    answer = optional(lambda: ctx.client("ec2", region).describe_security_groups(GroupIds=group_ids))
+    if answer is None or answer is UNAVAILABLE:
+        return None
+    cidrs: dict[str, list[str]] = {}
+    for group in answer.get("SecurityGroups", []):
+        ranges = cidrs.setdefault(group["GroupId"], [])
+        for rule in group.get("IpPermissions", []):
+            ranges += [r["CidrIp"] for r in rule.get("IpRanges", [])]
+            ranges += [r["CidrIpv6"] for r in rule.get("Ipv6Ranges", [])]
+    return cidrs
+
+
+def _authorized_networks(db: dict, group_cidrs: dict[str, list[str]] | None) -> list[str] | None:
+    if group_cidrs is None:
+        return None
+    groups = [g["VpcSecurityGroupId"] for g in db.get("VpcSecurityGroups", [])]
+    return sorted({cidr for group in groups for cidr in group_cidrs.get(group, [])})
+
+
 @resource_type(
     "aws.rds.db_instance",
     resource_type="database_instance",
     service="rds",
     interval_minutes=30,
-    permissions=("rds:DescribeDBInstances",),
+    permissions=("rds:DescribeDBInstances", "ec2:DescribeSecurityGroups"),
 )
 def collect_db_instances(ctx: AwsContext, region: str) -> Iterator[ResourceRecord]:
     """RDS DB instances: engine and version, public accessibility, storage encryption, backup retention,
     multi-AZ, deletion protection, IAM authentication, security groups."""
     rds = ctx.client("rds", region)
     for page in rds.get_paginator("describe_db_instances").paginate():
+        group_cidrs = _ingress_cidrs_by_group(ctx, region, page.get("DBInstances", []))
         for db in page.get("DBInstances", []):
             endpoint = db.get("Endpoint") or {}
             properties = {
@@ -35,8 +61,8 @@ def collect_db_instances(ctx: AwsContext, region: str) -> Iterator[ResourceRecor
                 "multi_az": db.get("MultiAZ"),
                 # TLS enforcement lives in the parameter group (rds.force_ssl / require_secure_transport).
                 "ssl_required": None,
-                # On AWS the security groups decide who connects (see security_groups), not a CIDR list.
-                "authorized_networks": None,
+                # On AWS the security groups decide who connects: the CIDRs their ingress rules allow.
+                "authorized_networks": _authorized_networks(db, group_cidrs),
                 # AWS specifics
                 "status": db.get("DBInstanceStatus"),
                 "instance_class": db.get("DBInstanceClass"),
