@@ -10,7 +10,6 @@ import pytest
 pytest.importorskip("harvesters.harvest")
 
 from harvesters.harvest import harvest_cloud  # noqa: E402
-
 from tests.alibaba.conftest import GOOD_CREDENTIALS, fake_settings  # noqa: E402
 
 TYPES = ["alibaba.ecs.instance", "alibaba.ecs.disk", "alibaba.oss.bucket"]
