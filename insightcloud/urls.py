@@ -1,7 +1,7 @@
 from django.contrib.auth.views import LogoutView
 from django.urls import include, path
 
-from insightcloud.web import views
+from insightcloud.web import compliance_views, views
 from insightcloud.web.status import status
 
 urlpatterns = [
@@ -17,6 +17,12 @@ urlpatterns = [
     path("clouds/<int:pk>/<str:operation>", views.cloud_action, name="cloud-action"),
     path("inventory/", views.inventory, name="inventory"),
     path("resources/<int:pk>", views.resource_detail, name="resource-detail"),
+    path("resources/<int:pk>/exempt", compliance_views.exempt_finding, name="exempt-finding"),
+    path("insights/", compliance_views.insight_list, name="insights"),
+    path("insights/<str:insight_id>", compliance_views.insight_detail, name="insight-detail"),
+    path("compliance/", compliance_views.compliance_overview, name="compliance"),
+    path("compliance/<str:pack_id>", compliance_views.pack_detail, name="pack-detail"),
+    path("exemptions/", compliance_views.exemption_list, name="exemptions"),
     path("jobs/", views.jobs, name="jobs"),
     path("system/", views.system, name="system"),
     path("system/audit", views.audit_log, name="audit"),

@@ -54,11 +54,9 @@ class ResourceFilterSet(django_filters.FilterSet):
         return queryset.filter(condition)
 
     def filter_has_findings(self, queryset: QuerySet, name: str, value: bool | None) -> QuerySet:
-        try:
-            from compliance.models import Finding
-        except ImportError:  # compliance not installed yet
-            return queryset
-        open_findings = Finding.objects.filter(resource=OuterRef("pk"), resolved_at__isnull=True)
+        from compliance.models import Finding, FindingStatus
+
+        open_findings = Finding.objects.filter(resource=OuterRef("pk"), status=FindingStatus.OPEN)
         return queryset.filter(Exists(open_findings)) if value else queryset.exclude(Exists(open_findings))
 
     def filter_include_deleted(self, queryset: QuerySet, name: str, value: bool | None) -> QuerySet:

@@ -21,7 +21,12 @@ from django_tables2.paginators import LazyPaginator
 
 from insightcloud.accounts import audit
 from insightcloud.accounts.models import AccessLevel, User
-from insightcloud.accounts.permissions import can_manage_cloud, clouds_visible_to, resources_visible_to
+from insightcloud.accounts.permissions import (
+    can_manage_cloud,
+    can_manage_resource,
+    clouds_visible_to,
+    resources_visible_to,
+)
 from insightcloud.inventory import operations
 from insightcloud.inventory.filtersets import ResourceFilterSet
 from insightcloud.inventory.models import Organization, cloud_names
@@ -200,13 +205,18 @@ def export_resources(resources, fmt: str) -> HttpResponse:  # noqa: ANN001
 def resource_detail(request, pk: int):  # noqa: ANN001, ANN201
     resource = get_object_or_404(resources_visible_to(request.user).select_related("cloud"), pk=pk)
     changes = resource.changes.order_by("-created_at")[:100]
-    findings = []
-    if hasattr(resource, "findings"):  # the compliance app adds Finding.resource
-        findings = list(resource.findings.order_by("resolved_at", "-last_seen")[:100])
+    from compliance.library import insights_for
+
+    catalog = insights_for(request.user.organization_id)
+    findings = [
+        (finding, catalog.get(finding.insight_id))
+        for finding in resource.findings.select_related("exemption").order_by("status", "-last_seen")[:100]
+    ]
     context = {
         "resource": resource,
         "changes": changes,
         "findings": findings,
+        "can_manage": can_manage_resource(request.user, resource),
         "properties_json": json.dumps(resource.properties, indent=2, sort_keys=True, cls=DjangoJSONEncoder),
         "raw_json": json.dumps(resource.raw, indent=2, sort_keys=True, cls=DjangoJSONEncoder),
     }

@@ -1,0 +1,164 @@
+"""Compliance in the GUI: insights with their failing resources, pack scorecards as a heatmap of
+controls × clouds, and exemptions. Reads what compliance/ computed; evaluates nothing inline."""
+
+from __future__ import annotations
+
+import csv
+import json
+from datetime import datetime, time
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from insightcloud.accounts import audit
+from insightcloud.accounts.permissions import can_manage_resource, clouds_visible_to, resources_visible_to
+
+
+def _catalog(user):  # noqa: ANN001, ANN202
+    from compliance.library import insights_for
+
+    return insights_for(user.organization_id)
+
+
+def _open_findings(user):  # noqa: ANN001, ANN202
+    from compliance.models import Finding, FindingStatus
+
+    return Finding.objects.filter(status=FindingStatus.OPEN, cloud__in=clouds_visible_to(user))
+
+
+def insight_list(request):  # noqa: ANN001, ANN201
+    catalog = _catalog(request.user)
+    failing = dict(_open_findings(request.user).values_list("insight_id").annotate(n=Count("id")))
+    rows = sorted(catalog.values(), key=lambda i: (-failing.get(i.id, 0), i.id))
+    severity = request.GET.get("severity")
+    if severity:
+        rows = [i for i in rows if i.severity == severity]
+    context = {"insights": [(i, failing.get(i.id, 0)) for i in rows], "severity": severity}
+    return render(request, "web/insights.html", context)
+
+
+def insight_detail(request, insight_id: str):  # noqa: ANN001, ANN201
+    insight = _catalog(request.user).get(insight_id)
+    if insight is None:
+        raise Http404("no such insight")
+    findings = _open_findings(request.user).filter(insight_id=insight_id).select_related("resource", "cloud")
+    if cloud := request.GET.get("cloud"):
+        findings = findings.filter(cloud_id=cloud)
+    context = {
+        "insight": insight,
+        "definition": json.dumps(insight.definition(), indent=2, sort_keys=True, default=str),
+        "findings": findings.order_by("-first_seen")[:500],
+        "failing_count": findings.count(),
+    }
+    return render(request, "web/insight_detail.html", context)
+
+
+def compliance_overview(request):  # noqa: ANN001, ANN201
+    from compliance.library import packs_for
+    from compliance.models import Scorecard
+
+    packs = packs_for(request.user.organization_id)
+    clouds = list(clouds_visible_to(request.user).order_by("name"))
+    cards = {(c.pack_id, c.cloud_id): c for c in Scorecard.objects.filter(cloud__in=clouds)}
+    rows = []
+    for pack in sorted(packs.values(), key=lambda p: p.name):
+        cells = [cards.get((pack.id, cloud.pk)) for cloud in clouds]
+        if any(cells) or not clouds:
+            rows.append({"pack": pack, "coverage": pack.coverage(), "cells": cells})
+    return render(request, "web/compliance.html", {"rows": rows, "clouds": clouds})
+
+
+def pack_detail(request, pack_id: str):  # noqa: ANN001, ANN201
+    from compliance.library import packs_for
+    from compliance.models import Scorecard
+
+    pack = packs_for(request.user.organization_id).get(pack_id)
+    if pack is None:
+        raise Http404("no such pack")
+    cards = list(
+        Scorecard.objects.filter(pack_id=pack_id, cloud__in=clouds_visible_to(request.user)).select_related("cloud")
+    )
+    controls = [
+        {"control": control, "cells": [card.controls.get(control.id, {}) for card in cards]}
+        for control in pack.controls
+    ]
+    if request.GET.get("export") == "csv":
+        response = HttpResponse(content_type="text/csv")
+        response["Content-Disposition"] = f'attachment; filename="{pack_id}.csv"'
+        writer = csv.writer(response)
+        writer.writerow(["control", "title", "cloud", "status", "passed", "failed", "exempted"])
+        for row in controls:
+            for card, cell in zip(cards, row["cells"], strict=True):
+                writer.writerow(
+                    [
+                        row["control"].id,
+                        row["control"].title,
+                        card.cloud.name,
+                        cell.get("status", ""),
+                        cell.get("passed", 0),
+                        cell.get("failed", 0),
+                        cell.get("exempted", 0),
+                    ]
+                )
+        return response
+    context = {"pack": pack, "coverage": pack.coverage(), "cards": cards, "controls": controls}
+    template = "web/pack_report.html" if request.GET.get("format") == "html" else "web/pack_detail.html"
+    return render(request, template, context)
+
+
+@require_POST
+def exempt_finding(request, pk: int):  # noqa: ANN001, ANN201
+    """Exempt one resource from one insight, with a reason and an optional expiry date."""
+    from compliance.evaluate import exempt
+    from compliance.models import Exemption
+
+    resource = get_object_or_404(resources_visible_to(request.user).select_related("cloud"), pk=pk)
+    if not can_manage_resource(request.user, resource):
+        raise PermissionDenied("you may view this resource but not exempt its findings")
+    insight_id, reason = request.POST.get("insight_id", ""), request.POST.get("reason", "").strip()
+    if insight_id not in _catalog(request.user) or not reason:
+        messages.error(request, "An exemption needs an insight and a reason.")
+        return redirect("resource-detail", pk=pk)
+    expires_at = None
+    if request.POST.get("expires_on"):
+        try:
+            day = datetime.strptime(request.POST["expires_on"], "%Y-%m-%d").date()
+        except ValueError:
+            messages.error(request, "The expiry must be a date (YYYY-MM-DD).")
+            return redirect("resource-detail", pk=pk)
+        expires_at = timezone.make_aware(datetime.combine(day, time.max))
+    exemption = Exemption(
+        organization_id=resource.cloud.organization_id,
+        insight_id=insight_id,
+        cloud=resource.cloud,
+        resource=resource,
+        reason=reason,
+        approved_by=request.user.username,
+        expires_at=expires_at,
+    )
+    exempt(exemption)
+    audit.record("finding.exempt", request=request, target=resource, insight=insight_id, exemption=exemption.pk)
+    messages.success(request, f"Exempted from {insight_id}.")
+    return redirect("resource-detail", pk=pk)
+
+
+def exemption_list(request):  # noqa: ANN001, ANN201
+    from compliance.models import Exemption
+
+    exemptions = Exemption.objects.filter(cloud__in=clouds_visible_to(request.user)).select_related("resource", "cloud")
+    if request.method == "POST" and request.POST.get("revoke"):
+        exemption = get_object_or_404(exemptions, pk=request.POST["revoke"])
+        if exemption.resource is not None and not can_manage_resource(request.user, exemption.resource):
+            raise PermissionDenied
+        exemption.expires_at = timezone.now()
+        exemption.save(update_fields=["expires_at"])
+        audit.record("exemption.revoke", request=request, target=exemption)
+        messages.success(request, f"Exemption {exemption.pk} revoked.")
+        return redirect("exemptions")
+    now = timezone.now()
+    return render(request, "web/exemptions.html", {"exemptions": exemptions.order_by("-created_at")[:500], "now": now})
