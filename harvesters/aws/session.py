@@ -118,7 +118,7 @@ def connect(auth_type: str, auth_settings: dict, credentials: dict) -> AwsContex
             raise TransientError(f"cannot reach AWS STS: {describe(exc)}") from None
         from harvesters.proxy import describe_proxy_error
 
-        if describe_proxy_error(exc):
+        if not isinstance(exc, botocore.exceptions.ClientError) and describe_proxy_error(exc):
             raise HarvestError(describe(exc)) from None
         raise InvalidCredentials(f"AWS refused the credentials: {describe(exc)}") from None
     if auth_type != "assume_role":
@@ -173,14 +173,14 @@ def error_code(exc: BaseException) -> str:
 
 def describe(exc: BaseException) -> str:
     """One line for an operator: the AWS error code and message, never a traceback."""
+    if isinstance(exc, botocore.exceptions.ClientError):  # AWS answered: the proxy is not the problem
+        error = exc.response.get("Error", {})
+        return " ".join(f"{error.get('Code', 'Error')}: {error.get('Message', '')}".split())
     from harvesters.proxy import describe_proxy_error
 
     proxy_problem = describe_proxy_error(exc)  # "the proxy wants a password", not "AWS refused you"
     if proxy_problem:
         return proxy_problem
-    if isinstance(exc, botocore.exceptions.ClientError):
-        error = exc.response.get("Error", {})
-        return " ".join(f"{error.get('Code', 'Error')}: {error.get('Message', '')}".split())
     if isinstance(exc, botocore.exceptions.NoCredentialsError):
         return "no credentials found (instance role or environment)"
     return " ".join(f"{type(exc).__name__}: {exc}".split())
