@@ -13,7 +13,7 @@ log() { printf '\n== %s\n' "$*"; }
 
 # --- system packages ------------------------------------------------------------------
 PACKAGES=(mariadb-server mariadb-client redis-server libmariadb-dev pkg-config python3-venv python3-dev
-          build-essential shellcheck chromium)
+          build-essential shellcheck chromium nginx)
 missing=()
 for pkg in "${PACKAGES[@]}"; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
