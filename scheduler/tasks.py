@@ -16,8 +16,8 @@ _TASKS: dict[str, Task] = {}
 
 def _make_task(priority: str) -> Task:
     @shared_task(name=f"insightcloud.jobs.run_{priority}", queue=priority, acks_late=True, ignore_result=True)
-    def run_job(job_id: int) -> str:
-        return execute(job_id)
+    def run_job(job_id: int, dispatch: int | None = None) -> str:
+        return execute(job_id, dispatch)
 
     return run_job
 
