@@ -61,7 +61,13 @@ DEFAULT_INTERVALS = {
 }
 _EPOCH = datetime(2020, 1, 1, tzinfo=UTC)
 _ENSURE_EVERY = timedelta(minutes=5)
-_last_ensured: dict[int, datetime] = {}
+#: cloud id -> (when its states were last ensured, the cloud and strategy versions then)
+_last_ensured: dict[int, tuple[datetime, tuple]] = {}
+
+
+def _version(cloud: CloudAccount) -> tuple:
+    strategy = strategy_of(cloud)
+    return (cloud.updated_at, cloud.regions, strategy.updated_at if strategy else None)
 
 
 def base_interval(spec, strategy: HarvestStrategy | None) -> int:  # noqa: ANN001  (a ResourceTypeSpec)
@@ -125,7 +131,7 @@ def ensure_states(cloud: CloudAccount, now: datetime) -> int:
             due = now if cloud.last_harvest_at is None else next_slot(now, base_interval(spec, strategy), cloud.pk)
             new.append(HarvestState(cloud=cloud, region=region, native_type=spec.native_type, next_due_at=due))
     HarvestState.objects.bulk_create(new, ignore_conflicts=True)
-    _last_ensured[cloud.pk] = now
+    _last_ensured[cloud.pk] = (now, _version(cloud))
     return len(new)
 
 
@@ -140,7 +146,8 @@ def plan_harvests(now: datetime | None = None, harvest_kind: str = HARVEST_KIND)
         for cloud in CloudAccount.objects.exclude(status__in=PAUSED_STATUSES).select_related("harvest_strategy")
     }
     for cloud in clouds.values():
-        if cloud.pk not in _last_ensured or now - _last_ensured[cloud.pk] > _ENSURE_EVERY:
+        ensured_at, version = _last_ensured.get(cloud.pk, (None, None))
+        if ensured_at is None or version != _version(cloud) or abs(now - ensured_at) > _ENSURE_EVERY:
             ensure_states(cloud, now)
     specs = {spec.native_type: spec for _, spec in registry.items("resource_types")}
     enqueued = []

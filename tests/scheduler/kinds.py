@@ -61,6 +61,15 @@ if "test_effect" not in registry.names("jobs"):
             time.sleep(seconds)
             return {"cloud_id": cloud_id, "regions": regions, "types": types}
 
+        @job_kind("test_refused_harvest", priority=P2, time_limit=60)
+        def refused_harvest(job, cloud_id: int, regions=None, types=None) -> dict:  # noqa: ANN001
+            """Does what a harvester does when the cloud refuses its credentials."""
+            from insightcloud.inventory.models import CloudAccount, CloudStatus
+
+            message = "AWS refused the credentials: InvalidClientTokenId"
+            CloudAccount.objects.filter(pk=cloud_id).update(status=CloudStatus.INVALID_CREDENTIALS, status_detail=message)
+            raise InvalidCredentials(message)
+
         @job_kind(CHAIN_EVALUATE, priority=P1, time_limit=60)
         def chain_evaluate(job, cloud_id: int, full: bool = False) -> dict:  # noqa: ANN001
             """Stands in for the evaluate kind."""
