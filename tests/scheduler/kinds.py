@@ -67,7 +67,8 @@ if "test_effect" not in registry.names("jobs"):
             from insightcloud.inventory.models import CloudAccount, CloudStatus
 
             message = "AWS refused the credentials: InvalidClientTokenId"
-            CloudAccount.objects.filter(pk=cloud_id).update(status=CloudStatus.INVALID_CREDENTIALS, status_detail=message)
+            refused = CloudStatus.INVALID_CREDENTIALS
+            CloudAccount.objects.filter(pk=cloud_id).update(status=refused, status_detail=message)
             raise InvalidCredentials(message)
 
         @job_kind(CHAIN_EVALUATE, priority=P1, time_limit=60)

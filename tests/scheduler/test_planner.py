@@ -81,7 +81,8 @@ def test_a_new_cloud_gets_a_p2_harvest_per_region_and_type_under_a_dedup_key(clo
         f"harvest:cloud={cloud.pk}:region=us-east-1:type=testcloud.storage.bucket",
     ]
     assert {job.priority for job in jobs} == {"p2"}
-    assert jobs[0].arguments == {"cloud_id": cloud.pk, "regions": ["eu-west-1"], "types": ["testcloud.compute.instance"]}
+    instances = ["testcloud.compute.instance"]
+    assert jobs[0].arguments == {"cloud_id": cloud.pk, "regions": ["eu-west-1"], "types": instances}
     assert not plan(), "nothing more while they are queued"
 
 
