@@ -19,7 +19,7 @@ class Command(BaseCommand):
         sub = parser.add_subparsers(dest="verb", required=True)
         add = sub.add_parser("enqueue", help="enqueue a job of a registered kind (a user-asked harvest is p0)")
         add.add_argument("kind")
-        add.add_argument("--args", default="{}", help="the job's arguments as a JSON object")
+        add.add_argument("--args", dest="job_arguments", default="{}", help="the job's arguments as a JSON object")
         add.add_argument("--priority", choices=PRIORITIES, default=None)
         add.add_argument("--dedup-key", default="")
         add.add_argument("--cloud", type=int, default=None, help="the cloud account id the job is about")
@@ -54,7 +54,7 @@ class Command(BaseCommand):
 
     def enqueue(self, options: dict) -> None:
         try:
-            arguments = json.loads(options["args"])
+            arguments = json.loads(options["job_arguments"])
         except json.JSONDecodeError as exc:
             raise CommandError(f"--args is not JSON: {exc}") from None
         if not isinstance(arguments, dict):
