@@ -119,7 +119,8 @@ class LeaderElection:
 
     def stop(self) -> None:
         self._stop.set()
-        self._thread.join(timeout=10)
+        if self._thread.is_alive():
+            self._thread.join(timeout=10)
         if self._leader.is_set():
             try:
                 self.lease.release()
