@@ -101,6 +101,12 @@ def next_slot(after: datetime, interval_minutes: int, cloud_id: int) -> datetime
     return _EPOCH + timedelta(seconds=offset + k * interval)
 
 
+def next_due(after: datetime, interval_minutes: int, cloud_id: int) -> datetime:
+    """The next run: the first grid slot at least half an interval after ``after`` (so on average
+    one interval later, never twice in a row within minutes, and still staggered)."""
+    return next_slot(after + timedelta(minutes=interval_minutes / 2), interval_minutes, cloud_id)
+
+
 def harvest_dedup_key(cloud_id: int, region: str, native_type: str) -> str:
     return f"harvest:cloud={cloud_id}:region={region}:type={native_type}"
 
@@ -128,7 +134,7 @@ def ensure_states(cloud: CloudAccount, now: datetime) -> int:
             if (region, spec.native_type) in existing:
                 continue
             # A cloud never harvested starts now; a type added later joins its staggered grid.
-            due = now if cloud.last_harvest_at is None else next_slot(now, base_interval(spec, strategy), cloud.pk)
+            due = now if cloud.last_harvest_at is None else next_due(now, base_interval(spec, strategy), cloud.pk)
             new.append(HarvestState(cloud=cloud, region=region, native_type=spec.native_type, next_due_at=due))
     HarvestState.objects.bulk_create(new, ignore_conflicts=True)
     _last_ensured[cloud.pk] = (now, _version(cloud))
@@ -187,7 +193,7 @@ def plan_harvests(now: datetime | None = None, harvest_kind: str = HARVEST_KIND)
         interval = effective_interval(base, state.empty_runs, strategy.dynamic if strategy else True)
         state.last_job = job
         state.last_enqueued_at = now
-        state.next_due_at = next_slot(now, interval, cloud.pk)
+        state.next_due_at = next_due(now, interval, cloud.pk)
         state.save(update_fields=["last_job", "last_enqueued_at", "next_due_at"])
         if created:
             enqueued.append(job.pk)
@@ -205,6 +211,6 @@ def _account(state: HarvestState, cloud: CloudAccount, base: int, strategy: Harv
         state.last_count = live.count()
         state.empty_runs = state.empty_runs + 1 if state.last_count == 0 else 0
         interval = effective_interval(base, state.empty_runs, strategy.dynamic if strategy else True)
-        state.next_due_at = next_slot(state.last_enqueued_at or timezone.now(), interval, cloud.pk)
+        state.next_due_at = next_due(state.last_enqueued_at or timezone.now(), interval, cloud.pk)
     state.last_job = None
     state.save(update_fields=["last_count", "empty_runs", "next_due_at", "last_job"])

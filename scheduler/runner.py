@@ -23,7 +23,7 @@ from typing import Any
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import IntegrityError, close_old_connections, connection, transaction
-from django.db.models import F
+from django.db.models import Case, F, Value, When
 from django.utils import timezone
 
 from insightcloud.registry import RegistryError, registry
@@ -207,7 +207,8 @@ def execute(job_id: int, dispatch: int | None = None) -> str:
     except RegistryError as exc:
         _finish(job, JobStatus.FAILED, error=str(exc))
         return JobStatus.FAILED
-    append_log(job, f"attempt {job.attempts} on {job.worker}")
+    if job.attempts > 1:
+        append_log(job, f"attempt {job.attempts} on {job.worker}")
     with _RunningJobBeat(job) as beat:
         try:
             result: Any = spec.handler(job, **job.arguments)
@@ -222,9 +223,25 @@ def execute(job_id: int, dispatch: int | None = None) -> str:
     if beat.lost:
         logger.warning("job %s was taken away while running; not recording this run", job_id)
         return "lost"
-    job.refresh_from_db(fields=["cancel_requested"])
-    status = JobStatus.CANCELLED if job.cancel_requested else JobStatus.SUCCEEDED
-    return _finish(job, status, result=result if isinstance(result, dict) else {"value": result})
+    return _succeed(job, result if isinstance(result, dict) else {"value": result})
+
+
+def _succeed(job: Job, result: dict) -> str:
+    """Record the end in one UPDATE: cancelled if a cancel came in meanwhile, else succeeded."""
+    Job.objects.filter(pk=job.pk, status=JobStatus.RUNNING, dispatch=job.dispatch).update(
+        status=Case(When(cancel_requested=True, then=Value(JobStatus.CANCELLED)), default=Value(JobStatus.SUCCEEDED)),
+        finished_at=timezone.now(),
+        error="",
+        result=result,
+        active_key=None,
+    )
+    if job.cancel_requested or job.kind in FOLLOW_UPS:
+        job.refresh_from_db(fields=["status"])
+    else:
+        job.status = JobStatus.SUCCEEDED
+    if job.status == JobStatus.SUCCEEDED:
+        enqueue_follow_up(job)
+    return job.status
 
 
 def _handle_error(job: Job, exc: Exception) -> str:
