@@ -60,3 +60,36 @@ def _reap(job: Job, now: datetime) -> str:
         enqueue_follow_up(job)
         return outcome
     return "changed"
+
+
+def resend_lost_messages(now: datetime | None = None, grace_seconds: int = 60) -> list[int]:
+    """Send again the queued jobs whose message the broker no longer has (Redis lost its data).
+
+    Only decided when a queue's list and the unacknowledged set are both empty while the database
+    still has jobs queued on it for more than ``grace_seconds``: then none of them can be waiting
+    in the broker. A new dispatch number makes any copy that does turn up harmless.
+    """
+    if settings.EMBEDDED_BROKER:
+        return []
+    from scheduler.diagnostics import queue_depths
+    from scheduler.leader import redis_client
+
+    now = now or timezone.now()
+    if redis_client().hlen("unacked"):
+        return []
+    resent = []
+    cutoff = now - timedelta(seconds=grace_seconds)
+    for priority, depth in queue_depths().items():
+        if depth:
+            continue
+        stranded = Job.objects.filter(priority=priority, status=JobStatus.QUEUED, enqueued_at__lt=cutoff)
+        for job in stranded.order_by("enqueued_at")[:1000]:
+            if Job.objects.filter(pk=job.pk, status=JobStatus.QUEUED, dispatch=job.dispatch).update(
+                dispatch=F("dispatch") + 1
+            ):
+                job.refresh_from_db()
+                send(job)
+                resent.append(job.pk)
+    if resent:
+        logger.warning("re-sent %d queued jobs whose messages the broker had lost", len(resent))
+    return resent

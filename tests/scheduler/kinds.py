@@ -49,6 +49,14 @@ if "test_effect" not in registry.names("jobs"):
                 raise TransientError("Throttling: Rate exceeded")
             raise ValueError("a bug")
 
+        @job_kind("test_overrun", priority=P2, time_limit=2)
+        def overrun(job, journal: str) -> dict:  # noqa: ANN001
+            """Runs far past its 2-second time limit, ignoring cancellation."""
+            _append(journal, f"start {job.pk} {os.getpid()}")
+            time.sleep(60)
+            _append(journal, f"effect {job.pk}")
+            return {}
+
         @job_kind("test_urgent", priority=P0, time_limit=60)
         def urgent(job, journal: str) -> dict:  # noqa: ANN001
             """Records that it ran, at once."""

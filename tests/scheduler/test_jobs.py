@@ -10,7 +10,7 @@ from django.db import connection
 from django.utils import timezone
 
 from scheduler.models import Job, JobStatus
-from scheduler.reaper import reap_stale_jobs
+from scheduler.reaper import reap_stale_jobs, resend_lost_messages
 from scheduler.runner import append_log, cancel, enqueue, enqueue_follow_up, execute
 from tests.scheduler.kinds import CHAIN_EVALUATE, CHAIN_HARVEST, journal_lines
 
@@ -159,6 +159,17 @@ def test_the_reaper_fails_a_job_out_of_attempts_with_the_reason(fast_jobs):
     job.refresh_from_db()
     assert job.status == JobStatus.FAILED and job.active_key is None
     assert job.error.startswith("worker gone:1 lost: no heartbeat since") and "gave up after 3 attempts" in job.error
+
+
+def test_queued_jobs_whose_messages_redis_lost_are_sent_again(redis_client):
+    job, _ = enqueue("noop", dedup_key=KEY)
+    assert resend_lost_messages(grace_seconds=0) == [], "its message is still in the queue"
+    redis_client.delete("p2")  # Redis restarted without its data
+    Job.objects.filter(pk=job.pk).update(enqueued_at=timezone.now() - timedelta(minutes=5))
+    assert resend_lost_messages() == [job.pk]
+    assert redis_client.llen("p2") == 1
+    job.refresh_from_db()
+    assert execute(job.pk, 1) == "skipped" and execute(job.pk, 2) == JobStatus.SUCCEEDED
 
 
 def test_the_job_log_is_bounded_and_keeps_the_newest_lines():

@@ -113,6 +113,17 @@ def test_a_clouds_harvests_end_in_one_coalesced_evaluation(redis_client, process
     assert evaluation.started_at >= max(Job.objects.get(pk=h.pk).finished_at for h in harvests)
 
 
+def test_a_job_past_its_kinds_time_limit_is_stopped_and_failed(redis_client, processes, tmp_path):
+    journal = tmp_path / "journal"
+    processes("worker", "worker", "--concurrency", "1")
+    job, _ = enqueue("test_overrun", {"journal": str(journal)})
+    wait_for(is_(job, JobStatus.FAILED), timeout=60, what="the time limit, " + logs(tmp_path))
+    job.refresh_from_db()
+    assert job.error == "time limit of 2 s exceeded"
+    assert (job.finished_at - job.started_at).total_seconds() < 10
+    assert [line.split()[0] for line in journal_lines(journal)] == ["start"]
+
+
 @pytest.fixture
 def own_redis(tmp_path):
     """A redis-server of our own (restarting the shared one would disturb other test runs)."""

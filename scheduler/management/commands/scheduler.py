@@ -75,9 +75,10 @@ class Command(BaseCommand):
         if not election.is_leader:
             return
         from scheduler.planner import plan_harvests
-        from scheduler.reaper import reap_stale_jobs
+        from scheduler.reaper import reap_stale_jobs, resend_lost_messages
 
         self.step("reaper", reap_stale_jobs)
+        self.step("lost messages", resend_lost_messages)
         if election.is_leader:
             self.step("harvest planning", plan_harvests)
         if (
