@@ -94,8 +94,9 @@ def bench_latency(p2_backlog: int, p0_jobs: int, concurrency: int, log_dir: Path
         wait_worker_ready("p0")
         long_jobs = [enqueue("sleep", {"seconds": 3600}, priority="p2")[0] for _ in range(concurrency)]
         wait_for(
-            lambda: Job.objects.filter(pk__in=[j.pk for j in long_jobs], status=JobStatus.RUNNING).count()
-            == concurrency,
+            lambda: (
+                Job.objects.filter(pk__in=[j.pk for j in long_jobs], status=JobStatus.RUNNING).count() == concurrency
+            ),
             timeout=60,
             what="every general worker busy",
         )
@@ -167,7 +168,8 @@ def main() -> None:
     ours, bare, enqueue_rate = bench_throughput(total, options.concurrency, log_dir)
     ratio = bare / ours
     print(f"  enqueue through runner.enqueue: {enqueue_rate:.0f} jobs/s")
-    print(f"  ours {ours:.0f} jobs/s (target >= 500); bare Celery {bare:.0f} msgs/s; overhead {ratio:.2f} (target <= 1.5)")
+    print(f"  ours {ours:.0f} jobs/s (target >= 500); bare Celery {bare:.0f} msgs/s")
+    print(f"  overhead ratio {ratio:.2f} (target <= 1.5)")
     print(
         f"BENCH queues p0_p50_s={p50:.3f} p0_p99_s={p99:.3f} jobs_per_s={ours:.0f} "
         f"bare_celery_per_s={bare:.0f} overhead_ratio={ratio:.2f}"
