@@ -18,6 +18,7 @@ import random
 import socket
 import threading
 import traceback
+from contextlib import nullcontext
 from typing import Any
 
 from celery.exceptions import SoftTimeLimitExceeded
@@ -67,8 +68,11 @@ def enqueue(
             existing = Job.objects.filter(active_key=dedup_key).first()
             if existing:
                 return _promote(existing, priority), False
+        # Inside a caller's transaction a savepoint keeps a dedup collision from spoiling it;
+        # outside one, a single autocommitted INSERT is all it takes.
+        scope = transaction.atomic() if transaction.get_connection().in_atomic_block else nullcontext()
         try:
-            with transaction.atomic():
+            with scope:
                 job = Job.objects.create(
                     kind=kind,
                     priority=priority,
