@@ -113,6 +113,14 @@ def test_a_clouds_harvests_end_in_one_coalesced_evaluation(redis_client, process
     assert evaluation.started_at >= max(Job.objects.get(pk=h.pk).finished_at for h in harvests)
 
 
+def test_a_worker_recycles_its_process_after_n_jobs(redis_client, processes, tmp_path):
+    jobs = [enqueue("noop", {"n": n})[0] for n in range(6)]
+    processes("worker", "worker", "--concurrency", "1", "--max-tasks-per-child", "2")
+    wait_for(lambda: all(status_of(j) == JobStatus.SUCCEEDED for j in jobs), timeout=90, what="six jobs")
+    pids = {Job.objects.get(pk=j.pk).worker for j in jobs}
+    assert len(pids) == 3, "a fresh process (memory freed) every two jobs"
+
+
 def test_a_job_past_its_kinds_time_limit_is_stopped_and_failed(redis_client, processes, tmp_path):
     journal = tmp_path / "journal"
     processes("worker", "worker", "--concurrency", "1")
