@@ -17,13 +17,14 @@ import os
 import random
 import socket
 import threading
+import time
 import traceback
 from contextlib import nullcontext
 from typing import Any
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
-from django.db import IntegrityError, close_old_connections, connection, transaction
+from django.db import IntegrityError, close_old_connections, transaction
 from django.db.models import Case, F, Value, When
 from django.utils import timezone
 
@@ -148,46 +149,65 @@ def retry_delay(attempt: int) -> float:
     return delay * random.uniform(0.8, 1.2)
 
 
-class _RunningJobBeat:
-    """While a job runs: beat ``heartbeat_at``, and mirror ``cancel_requested`` onto the Job object.
+class _JobHeartbeats:
+    """One daemon thread per worker process beats ``heartbeat_at`` of the jobs this process runs.
 
-    If the row is no longer ours (the reaper gave it to another worker, or it was cancelled),
-    the job is asked to stop as if cancelled, and ``lost`` is set so we never overwrite the row.
+    It also mirrors ``cancel_requested`` onto each Job object, so a handler checks a plain attribute.
+    If a row is no longer ours (the reaper gave the job to another worker, or it was cancelled
+    while queued), the job is asked to stop as if cancelled and marked ``lost_lease`` so that we
+    never overwrite the row. One thread for the process (not one per job) keeps short jobs cheap.
     """
 
-    def __init__(self, job: Job) -> None:
-        self.job = job
-        self.lost = False
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name=f"job-{job.pk}-heartbeat", daemon=True)
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._jobs: dict[int, Job] = {}
+        self._thread: threading.Thread | None = None
+        self._pid = 0
 
-    def __enter__(self) -> _RunningJobBeat:
-        self._thread.start()
-        return self
+    def watch(self, job: Job) -> None:
+        job.lost_lease = False
+        with self._lock:
+            self._jobs[job.pk] = job
+            if self._thread is None or self._pid != os.getpid() or not self._thread.is_alive():
+                # (after a fork the parent's thread does not exist in the child)
+                self._pid = os.getpid()
+                self._thread = threading.Thread(target=self._run, name="job-heartbeats", daemon=True)
+                self._thread.start()
 
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join(timeout=5)
+    def release(self, job: Job) -> None:
+        with self._lock:
+            self._jobs.pop(job.pk, None)
 
     def _run(self) -> None:
-        try:
-            while not self._stop.wait(settings.JOB_HEARTBEAT_SECONDS):
-                try:
-                    self.beat()
-                except Exception:  # a database blip: the next beat retries (the reaper is generous)
-                    logger.warning("job %s heartbeat failed", self.job.pk, exc_info=True)
-        finally:
-            connection.close()
+        last = time.monotonic()
+        while True:
+            time.sleep(0.5)  # short naps: a changed interval (tests) applies at once
+            if time.monotonic() - last < settings.JOB_HEARTBEAT_SECONDS:
+                continue
+            last = time.monotonic()
+            with self._lock:
+                jobs = list(self._jobs.values())
+            if not jobs:
+                continue
+            try:
+                close_old_connections()
+                for job in jobs:
+                    self.beat(job)
+            except Exception:  # a database blip: the next beat retries (the reaper is generous)
+                logger.warning("job heartbeat failed", exc_info=True)
 
-    def beat(self) -> None:
-        job = self.job
+    @staticmethod
+    def beat(job: Job) -> None:
         ours = Job.objects.filter(pk=job.pk, status=JobStatus.RUNNING, dispatch=job.dispatch)
         if not ours.update(heartbeat_at=timezone.now()):
-            self.lost = True
+            job.lost_lease = True
             job.cancel_requested = True
             return
         if ours.filter(cancel_requested=True).exists():
             job.cancel_requested = True
+
+
+_heartbeats = _JobHeartbeats()
 
 
 def execute(job_id: int, dispatch: int | None = None) -> str:
@@ -213,18 +233,19 @@ def execute(job_id: int, dispatch: int | None = None) -> str:
         return JobStatus.FAILED
     if job.attempts > 1:
         append_log(job, f"attempt {job.attempts} on {job.worker}")
-    with _RunningJobBeat(job) as beat:
-        try:
-            result: Any = spec.handler(job, **job.arguments)
-        except SoftTimeLimitExceeded:
-            status = _finish(job, JobStatus.FAILED, error=f"time limit of {spec.time_limit} s exceeded")
-            return status
-        except Exception as exc:  # the job fails or is retried; the worker goes on
-            if beat.lost:
-                logger.warning("job %s was taken away while running (%s); leaving it", job_id, exc)
-                return "lost"
-            return _handle_error(job, exc)
-    if beat.lost:
+    _heartbeats.watch(job)
+    try:
+        result: Any = spec.handler(job, **job.arguments)
+    except SoftTimeLimitExceeded:
+        return _finish(job, JobStatus.FAILED, error=f"time limit of {spec.time_limit} s exceeded")
+    except Exception as exc:  # the job fails or is retried; the worker goes on
+        if job.lost_lease:
+            logger.warning("job %s was taken away while running (%s); leaving it", job_id, exc)
+            return "lost"
+        return _handle_error(job, exc)
+    finally:
+        _heartbeats.release(job)
+    if job.lost_lease:
         logger.warning("job %s was taken away while running; not recording this run", job_id)
         return "lost"
     return _succeed(job, result if isinstance(result, dict) else {"value": result})

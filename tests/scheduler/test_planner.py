@@ -26,15 +26,25 @@ TYPES = {
 }
 
 
+def collect_nothing(ctx, region):  # noqa: ANN001, ANN201
+    """Finds nothing (the planner never calls it)."""
+    return iter(())
+
+
 @pytest.fixture(autouse=True)
 def testcloud_types():
     """Throw-away resource types of a "testcloud" provider, removed after the test."""
     planner._last_ensured.clear()  # cloud ids repeat between tests once tables are truncated
     with registry.unlocked():
         for native_type, (normalized, scope, minutes) in TYPES.items():
-            resource_type(native_type, resource_type=normalized, service="x", scope=scope, interval_minutes=minutes)(
-                lambda ctx, region: iter(())
-            )
+            resource_type(
+                native_type,
+                resource_type=normalized,
+                service="x",
+                scope=scope,
+                interval_minutes=minutes,
+                permissions=("x:List",),
+            )(collect_nothing)
     yield
     for native_type in TYPES:
         registry._stores["resource_types"].pop(native_type, None)
