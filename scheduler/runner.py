@@ -24,7 +24,7 @@ from typing import Any
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
-from django.db import IntegrityError, close_old_connections, transaction
+from django.db import IntegrityError, InterfaceError, OperationalError, close_old_connections, connection, transaction
 from django.db.models import Case, F, Value, When
 from django.utils import timezone
 
@@ -210,16 +210,41 @@ class _JobHeartbeats:
 _heartbeats = _JobHeartbeats()
 
 
+_last_task_at = 0.0
+
+
+def _check_connection() -> None:
+    """Drop a dead or expired database connection — when the process was idle a while.
+
+    Back-to-back jobs skip the check (a ping per job costs more than a no-op job's own queries);
+    a connection that died meanwhile fails the claim once, and ``execute`` reconnects and retries it.
+    """
+    global _last_task_at
+    now = time.monotonic()
+    if now - _last_task_at > 5:
+        close_old_connections()
+    _last_task_at = now
+
+
 def execute(job_id: int, dispatch: int | None = None) -> str:
     """Run one job if this message may: claim it with a conditional UPDATE first."""
-    close_old_connections()
+    _check_connection()
     now = timezone.now()
     claimable = Job.objects.filter(pk=job_id, status=JobStatus.QUEUED)
     if dispatch is not None:
         claimable = claimable.filter(dispatch=dispatch)
-    claimed = claimable.update(
-        status=JobStatus.RUNNING, started_at=now, heartbeat_at=now, worker=worker_name(), attempts=F("attempts") + 1
-    )
+    claim = {
+        "status": JobStatus.RUNNING,
+        "started_at": now,
+        "heartbeat_at": now,
+        "worker": worker_name(),
+        "attempts": F("attempts") + 1,
+    }
+    try:
+        claimed = claimable.update(**claim)
+    except (OperationalError, InterfaceError):  # the connection died while we were busy: reconnect once
+        connection.close()
+        claimed = claimable.update(**claim)
     if not claimed:
         logger.info(
             "job %s dispatch %s is not queued for this message (cancelled, done or taken); skipping", job_id, dispatch

@@ -216,3 +216,26 @@ def test_the_harvest_to_evaluate_chain_skips_when_evaluate_is_not_registered(org
         pytest.skip("the evaluate job kind is registered in this build")
     job = Job(kind="harvest", cloud_id=None, arguments={"cloud_id": 12345})
     assert enqueue_follow_up(job) is None
+
+
+def test_a_worker_whose_database_connection_was_killed_reconnects_and_runs_the_job():
+    if connection.vendor != "mysql":
+        pytest.skip("kills a MySQL/MariaDB connection")
+    first, _ = enqueue("noop")
+    assert execute(first.pk, 1) == JobStatus.SUCCEEDED  # a job just ran: the next one skips the ping
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT CONNECTION_ID()")
+        (connection_id,) = cursor.fetchone()
+    second, _ = enqueue("noop")
+
+    def kill() -> None:
+        from django.db import connections
+
+        with connections["default"].cursor() as other:
+            other.execute(f"KILL {int(connection_id)}")
+        connections["default"].close()
+
+    killer = threading.Thread(target=kill)
+    killer.start()
+    killer.join()
+    assert execute(second.pk, 1) == JobStatus.SUCCEEDED
