@@ -153,6 +153,7 @@ def test_a_cloud_that_cannot_or_must_not_be_harvested_is_skipped(cloud, status):
 
 
 def test_invalid_credentials_pause_the_clouds_harvests_until_fixed(cloud):
+    HarvestStrategy.objects.create(cloud=cloud, dynamic=False)
     start = timezone.now()
     plan(start)
     refused = Job.objects.filter(kind=CHAIN_HARVEST).first()
@@ -161,9 +162,9 @@ def test_invalid_credentials_pause_the_clouds_harvests_until_fixed(cloud):
     refused.refresh_from_db()
     assert refused.attempts == 1 and refused.error.startswith("InvalidCredentials")
     Job.objects.filter(status=JobStatus.QUEUED).update(status=JobStatus.SUCCEEDED, active_key=None)
-    assert not plan(start + timedelta(hours=3)), "no harvest for a cloud whose credentials were refused"
+    assert not plan(start + timedelta(hours=6, minutes=1)), "no harvest for a cloud whose credentials were refused"
     CloudAccount.objects.filter(pk=cloud.pk).update(status=CloudStatus.OK)
-    assert len(plan(start + timedelta(hours=3))) == 6
+    assert len(plan(start + timedelta(hours=6, minutes=1))) == 6
 
 
 def test_disabled_regions_and_disabled_strategies_are_not_harvested(cloud):
