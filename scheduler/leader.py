@@ -106,6 +106,7 @@ class LeaderElection:
         self.ttl = ttl_seconds or settings.SCHEDULER_LOCK_TTL_SECONDS
         self.lease = make_lease(holder, self.ttl)
         self._leader = threading.Event()
+        self._said_standby = False
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="leader-election", daemon=True)
 
@@ -141,6 +142,13 @@ class LeaderElection:
         elif not held and self._leader.is_set():
             logger.warning("scheduler %s lost the lock; standing by", self.holder)
             self._leader.clear()
+        elif not held and not self._said_standby:
+            try:
+                active = current_leader() or "none (the lock is unreachable)"
+            except Exception:
+                active = "unknown (the lock is unreachable)"
+            logger.info("scheduler %s is standing by; the active scheduler is %s", self.holder, active)
+        self._said_standby = not held
 
     def _run(self) -> None:
         period = max(1.0, self.ttl / 4)
