@@ -249,6 +249,26 @@ CELERY_TIMEZONE = "UTC"
 
 HEARTBEAT_INTERVAL = env.int("INSIGHTCLOUD_HEARTBEAT_SECONDS", 10, minimum=1)
 
+# --- Jobs and the scheduler (scheduler/) ---------------------------------------------------
+#: A running job writes Job.heartbeat_at this often; the scheduler re-enqueues one silent for JOB_STALE_SECONDS.
+JOB_HEARTBEAT_SECONDS = env.int("INSIGHTCLOUD_JOB_HEARTBEAT_SECONDS", 10, minimum=1)
+JOB_STALE_SECONDS = env.int("INSIGHTCLOUD_JOB_STALE_SECONDS", 90, minimum=2)
+#: Runs of one job (first run, transient-error retries and re-runs after a lost worker) before it fails.
+JOB_MAX_ATTEMPTS = env.int("INSIGHTCLOUD_JOB_MAX_ATTEMPTS", 4, minimum=1, maximum=50)
+JOB_RETRY_BASE_SECONDS = env.int("INSIGHTCLOUD_JOB_RETRY_BASE_SECONDS", 30, minimum=0)
+JOB_RETRY_MAX_SECONDS = env.int("INSIGHTCLOUD_JOB_RETRY_MAX_SECONDS", 1800, minimum=0)
+#: Extra modules registering job kinds (plug-ins; tests use it for throw-away kinds in worker processes).
+JOB_MODULES = env.list("INSIGHTCLOUD_JOB_MODULES", [])
+#: The scheduler loop: how often it ticks, and the TTL of the leader lock (a standby takes over within it).
+SCHEDULER_TICK_SECONDS = env.int("INSIGHTCLOUD_SCHEDULER_TICK_SECONDS", 5, minimum=1)
+SCHEDULER_LOCK_TTL_SECONDS = env.int("INSIGHTCLOUD_SCHEDULER_LOCK_TTL_SECONDS", 20, minimum=2)
+#: Backlog metrics: "none" or "cloudwatch"; exported every METRICS_INTERVAL_SECONDS by a p1 job.
+METRICS_BACKEND = env.choice("INSIGHTCLOUD_METRICS_BACKEND", "none", ("none", "cloudwatch"))
+METRICS_NAMESPACE = env.str("INSIGHTCLOUD_METRICS_NAMESPACE", "InsightCloud")
+METRICS_REGION = env.str("INSIGHTCLOUD_METRICS_REGION", "us-east-1")
+METRICS_ENDPOINT_URL = env.str("INSIGHTCLOUD_METRICS_ENDPOINT_URL")
+METRICS_INTERVAL_SECONDS = env.int("INSIGHTCLOUD_METRICS_INTERVAL_SECONDS", 60, minimum=10)
+
 INTERFACE_BIND = env.str("INSIGHTCLOUD_BIND", "0.0.0.0:8001")
 INTERFACE_WORKERS = env.int("INSIGHTCLOUD_WEB_WORKERS", 2, minimum=1, maximum=64)
 

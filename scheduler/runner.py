@@ -1,21 +1,47 @@
-"""Enqueue a Job (row + Celery message) and execute it in a worker."""
+"""Enqueue a Job (row + Celery message), execute it in a worker, retry, cancel and chain it.
+
+The Job row is the truth; Celery messages only say "try to run job N (dispatch D)":
+
+- ``enqueue`` inserts the row with ``active_key = dedup_key``; a unique index on that column
+  makes "one queued-or-running job per key" hold even when two processes enqueue at once.
+- Every send bumps ``Job.dispatch``; ``execute`` claims the job with a conditional UPDATE on
+  (status queued, dispatch D), so a redelivered or stale message never runs a job twice.
+- A thread beats ``Job.heartbeat_at`` while the job runs and picks up ``cancel_requested``; the
+  scheduler's reaper re-enqueues a running job whose heartbeat went stale (its worker died).
+"""
 
 from __future__ import annotations
 
 import logging
 import os
+import random
 import socket
+import threading
+import time
 import traceback
+from contextlib import nullcontext
 from typing import Any
 
-from django.db import close_old_connections, transaction
-from django.db.models import F
+from celery.exceptions import SoftTimeLimitExceeded
+from django.conf import settings
+from django.db import IntegrityError, InterfaceError, OperationalError, close_old_connections, connection, transaction
+from django.db.models import Case, F, Value, When
 from django.utils import timezone
 
+from insightcloud.registry import RegistryError, registry
 from scheduler.jobs import get_job_kind
 from scheduler.models import ACTIVE_STATUSES, LOG_LIMIT, Job, JobStatus
+from scheduler.queues import PRIORITIES
 
 logger = logging.getLogger(__name__)
+
+#: When the last active job of a kind finishes for a cloud, enqueue this kind for it (coalesced).
+#: The harvest -> evaluate chain; tests add throw-away pairs.
+FOLLOW_UPS: dict[str, str] = {"harvest": "evaluate"}
+
+
+def _rank(priority: str) -> int:
+    return PRIORITIES.index(priority)
 
 
 def enqueue(
@@ -30,72 +56,320 @@ def enqueue(
 ) -> tuple[Job, bool]:
     """Create the Job and send its message once the row is committed.
 
-    Returns ``(job, created)``; with a ``dedup_key`` already queued or running, the existing job
-    is returned and nothing is sent.
+    Returns ``(job, created)``. With a ``dedup_key`` already queued or running, the existing job is
+    returned and nothing new is created; a queued one asked for at a higher priority (a user's p0
+    harvest over a scheduled p2 one) is moved to that priority's queue.
     """
     spec = get_job_kind(kind)
     priority = priority or spec.priority
-    with transaction.atomic():
+    if priority not in PRIORITIES:
+        raise ValueError(f"priority must be one of {', '.join(PRIORITIES)}")
+    for _ in range(5):  # the active job may finish between our insert failing and our read
         if dedup_key:
-            existing = Job.objects.filter(dedup_key=dedup_key, status__in=ACTIVE_STATUSES).first()
+            existing = Job.objects.filter(active_key=dedup_key).first()
             if existing:
-                return existing, False
-        job = Job.objects.create(
-            kind=kind,
-            priority=priority,
-            arguments=arguments or {},
-            dedup_key=dedup_key,
-            cloud_id=cloud_id,
-            organization_id=organization_id,
-            requested_by=requested_by,
-        )
+                return _promote(existing, priority), False
+        # Inside a caller's transaction a savepoint keeps a dedup collision from spoiling it;
+        # outside one, a single autocommitted INSERT is all it takes.
+        scope = transaction.atomic() if transaction.get_connection().in_atomic_block else nullcontext()
+        try:
+            with scope:
+                job = Job.objects.create(
+                    kind=kind,
+                    priority=priority,
+                    arguments=arguments or {},
+                    dedup_key=dedup_key,
+                    active_key=dedup_key or None,
+                    dispatch=1,
+                    cloud_id=cloud_id,
+                    organization_id=organization_id,
+                    requested_by=requested_by,
+                )
+                transaction.on_commit(lambda job=job: send(job))
+            return job, True
+        except IntegrityError:
+            if not dedup_key:
+                raise
+    raise RuntimeError(f"could not enqueue {kind} under {dedup_key!r}: the key keeps changing hands")
+
+
+def _promote(job: Job, priority: str) -> Job:
+    if job.status != JobStatus.QUEUED or _rank(priority) >= _rank(job.priority):
+        return job
+    moved = Job.objects.filter(pk=job.pk, status=JobStatus.QUEUED, dispatch=job.dispatch).update(
+        priority=priority, dispatch=F("dispatch") + 1
+    )
+    if moved:
+        job.refresh_from_db()
+        logger.info("job %s promoted to %s", job.pk, priority)
         transaction.on_commit(lambda: send(job))
-    return job, True
+    return job
 
 
-def send(job: Job) -> None:
+def send(job: Job, countdown: float | None = None) -> None:
+    """Send the Celery message for the job's current dispatch, with its kind's time limits."""
     from scheduler.tasks import task_for_priority
 
-    task_for_priority(job.priority).apply_async(args=[job.pk], queue=job.priority)
+    try:
+        limit = get_job_kind(job.kind).time_limit
+    except RegistryError:
+        limit = 3600
+    task_for_priority(job.priority).apply_async(
+        args=[job.pk, job.dispatch],
+        queue=job.priority,
+        countdown=countdown,
+        soft_time_limit=limit,
+        time_limit=limit + 30,  # the hard limit kills the process if the job ignores the soft one
+    )
 
 
 def append_log(job: Job, line: str) -> None:
+    """Append a stamped line; the log keeps its newest LOG_LIMIT characters, cut at a line start."""
     stamp = timezone.now().strftime("%H:%M:%S")
-    job.log = (job.log + f"{stamp} {line}\n")[-LOG_LIMIT:]
-    Job.objects.filter(pk=job.pk).update(log=job.log, heartbeat_at=timezone.now())
+    text = job.log + f"{stamp} {line.rstrip()}\n"
+    if len(text) > LOG_LIMIT:
+        text = text[-LOG_LIMIT:]
+        text = "…\n" + text[text.find("\n") + 1 :]
+    job.log = text
+    Job.objects.filter(pk=job.pk).update(log=job.log)
 
 
 def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def execute(job_id: int) -> str:
-    """Run one job: claim it with a conditional UPDATE so a redelivered message never runs it twice."""
-    close_old_connections()
+def is_transient(exc: BaseException) -> bool:
+    """Throttling, timeouts, connection resets: harvesters.base.TransientError or ``transient = True``."""
+    return getattr(exc, "transient", False) is True
+
+
+def retry_delay(attempt: int) -> float:
+    """Exponential backoff with jitter: base, 2×base, 4×base … capped, ±20 %."""
+    delay = min(settings.JOB_RETRY_MAX_SECONDS, settings.JOB_RETRY_BASE_SECONDS * 2 ** max(0, attempt - 1))
+    return delay * random.uniform(0.8, 1.2)
+
+
+class _JobHeartbeats:
+    """One daemon thread per worker process beats ``heartbeat_at`` of the jobs this process runs.
+
+    It also mirrors ``cancel_requested`` onto each Job object, so a handler checks a plain attribute.
+    If a row is no longer ours (the reaper gave the job to another worker, or it was cancelled
+    while queued), the job is asked to stop as if cancelled and marked ``lost_lease`` so that we
+    never overwrite the row. One thread for the process (not one per job) keeps short jobs cheap.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._jobs: dict[int, Job] = {}
+        self._thread: threading.Thread | None = None
+        self._pid = 0
+
+    def watch(self, job: Job) -> None:
+        job.lost_lease = False
+        with self._lock:
+            self._jobs[job.pk] = job
+            if self._thread is None or self._pid != os.getpid() or not self._thread.is_alive():
+                # (after a fork the parent's thread does not exist in the child)
+                self._pid = os.getpid()
+                self._thread = threading.Thread(target=self._run, name="job-heartbeats", daemon=True)
+                self._thread.start()
+
+    def release(self, job: Job) -> None:
+        with self._lock:
+            self._jobs.pop(job.pk, None)
+
+    def _run(self) -> None:
+        last = time.monotonic()
+        while True:
+            time.sleep(0.5)  # short naps: a changed interval (tests) applies at once
+            if time.monotonic() - last < settings.JOB_HEARTBEAT_SECONDS:
+                continue
+            last = time.monotonic()
+            with self._lock:
+                jobs = list(self._jobs.values())
+            if not jobs:
+                continue
+            try:
+                close_old_connections()
+                for job in jobs:
+                    self.beat(job)
+            except Exception:  # a database blip: the next beat retries (the reaper is generous)
+                logger.warning("job heartbeat failed", exc_info=True)
+
+    @staticmethod
+    def beat(job: Job) -> None:
+        ours = Job.objects.filter(pk=job.pk, status=JobStatus.RUNNING, dispatch=job.dispatch)
+        if not ours.update(heartbeat_at=timezone.now()):
+            job.lost_lease = True
+            job.cancel_requested = True
+            return
+        if ours.filter(cancel_requested=True).exists():
+            job.cancel_requested = True
+
+
+_heartbeats = _JobHeartbeats()
+
+
+_last_task_at = 0.0
+
+
+def _check_connection() -> None:
+    """Drop a dead or expired database connection — when the process was idle a while.
+
+    Back-to-back jobs skip the check (a ping per job costs more than a no-op job's own queries);
+    a connection that died meanwhile fails the claim once, and ``execute`` reconnects and retries it.
+    """
+    global _last_task_at
+    now = time.monotonic()
+    if now - _last_task_at > 5:
+        close_old_connections()
+    _last_task_at = now
+
+
+def execute(job_id: int, dispatch: int | None = None) -> str:
+    """Run one job if this message may: claim it with a conditional UPDATE first."""
+    _check_connection()
     now = timezone.now()
-    claimed = Job.objects.filter(pk=job_id, status=JobStatus.QUEUED).update(
-        status=JobStatus.RUNNING, started_at=now, heartbeat_at=now, worker=worker_name(), attempts=F("attempts") + 1
-    )
+    claimable = Job.objects.filter(pk=job_id, status=JobStatus.QUEUED)
+    if dispatch is not None:
+        claimable = claimable.filter(dispatch=dispatch)
+    claim = {
+        "status": JobStatus.RUNNING,
+        "started_at": now,
+        "heartbeat_at": now,
+        "worker": worker_name(),
+        "attempts": F("attempts") + 1,
+    }
+    try:
+        claimed = claimable.update(**claim)
+    except (OperationalError, InterfaceError):  # the connection died while we were busy: reconnect once
+        connection.close()
+        claimed = claimable.update(**claim)
     if not claimed:
-        logger.info("job %s is not queued any more (cancelled, done or taken); skipping", job_id)
+        logger.info(
+            "job %s dispatch %s is not queued for this message (cancelled, done or taken); skipping", job_id, dispatch
+        )
         return "skipped"
     job = Job.objects.get(pk=job_id)
-    spec = get_job_kind(job.kind)
+    try:
+        spec = get_job_kind(job.kind)
+    except RegistryError as exc:
+        _finish(job, JobStatus.FAILED, error=str(exc))
+        return JobStatus.FAILED
+    if job.attempts > 1:
+        append_log(job, f"attempt {job.attempts} on {job.worker}")
+    _heartbeats.watch(job)
     try:
         result: Any = spec.handler(job, **job.arguments)
-    except Exception as exc:  # the job fails; the worker goes on
-        logger.exception("job %s (%s) failed", job_id, job.kind)
-        _finish(job, JobStatus.FAILED, error=f"{type(exc).__name__}: {exc}", log=traceback.format_exc(limit=5))
-        return JobStatus.FAILED
-    job.refresh_from_db(fields=["cancel_requested", "log"])
-    status = JobStatus.CANCELLED if job.cancel_requested else JobStatus.SUCCEEDED
-    _finish(job, status, result=result if isinstance(result, dict) else {"value": result})
+    except SoftTimeLimitExceeded:
+        return _finish(job, JobStatus.FAILED, error=f"time limit of {spec.time_limit} s exceeded")
+    except Exception as exc:  # the job fails or is retried; the worker goes on
+        if job.lost_lease:
+            logger.warning("job %s was taken away while running (%s); leaving it", job_id, exc)
+            return "lost"
+        return _handle_error(job, exc)
+    finally:
+        _heartbeats.release(job)
+    if job.lost_lease:
+        logger.warning("job %s was taken away while running; not recording this run", job_id)
+        return "lost"
+    return _succeed(job, result if isinstance(result, dict) else {"value": result})
+
+
+def _succeed(job: Job, result: dict) -> str:
+    """Record the end in one UPDATE: cancelled if a cancel came in meanwhile, else succeeded."""
+    Job.objects.filter(pk=job.pk, status=JobStatus.RUNNING, dispatch=job.dispatch).update(
+        status=Case(When(cancel_requested=True, then=Value(JobStatus.CANCELLED)), default=Value(JobStatus.SUCCEEDED)),
+        finished_at=timezone.now(),
+        error="",
+        result=result,
+        active_key=None,
+    )
+    if job.cancel_requested or job.kind in FOLLOW_UPS:
+        job.refresh_from_db(fields=["status"])
+    else:
+        job.status = JobStatus.SUCCEEDED
+    if job.status == JobStatus.SUCCEEDED:
+        enqueue_follow_up(job)
+    return job.status
+
+
+def _handle_error(job: Job, exc: Exception) -> str:
+    error = f"{type(exc).__name__}: {exc}"
+    job.refresh_from_db(fields=["cancel_requested"])
+    if job.cancel_requested:
+        return _finish(job, JobStatus.CANCELLED, error=error)
+    if is_transient(exc) and job.attempts < settings.JOB_MAX_ATTEMPTS:
+        delay = retry_delay(job.attempts)
+        append_log(job, f"transient error, retry in {delay:.0f} s: {error}")
+        requeued = Job.objects.filter(pk=job.pk, status=JobStatus.RUNNING, dispatch=job.dispatch).update(
+            status=JobStatus.QUEUED, dispatch=F("dispatch") + 1, error=error[:10_000], heartbeat_at=None
+        )
+        if requeued:
+            job.refresh_from_db()
+            send(job, countdown=delay)
+            logger.info("job %s (%s) hit a transient error; retry %d in %.0f s", job.pk, job.kind, job.attempts, delay)
+            return JobStatus.QUEUED
+    logger.exception("job %s (%s) failed", job.pk, job.kind, exc_info=exc)
+    suffix = f" (after {job.attempts} attempts)" if is_transient(exc) else ""
+    return _finish(job, JobStatus.FAILED, error=error + suffix, log=traceback.format_exc(limit=5))
+
+
+def _finish(job: Job, status: str, *, error: str = "", result: dict | None = None, log: str = "") -> str:
+    if log:
+        append_log(job, log)
+    Job.objects.filter(pk=job.pk, status=JobStatus.RUNNING, dispatch=job.dispatch).update(
+        status=status, finished_at=timezone.now(), error=error[:10_000], result=result or {}, active_key=None
+    )
+    job.status = status
+    if status in (JobStatus.SUCCEEDED, JobStatus.FAILED):
+        enqueue_follow_up(job)
     return status
 
 
-def _finish(job: Job, status: str, *, error: str = "", result: dict | None = None, log: str = "") -> None:
-    if log:
-        append_log(job, log)
-    Job.objects.filter(pk=job.pk).update(
-        status=status, finished_at=timezone.now(), error=error[:10_000], result=result or {}
+def enqueue_follow_up(job: Job) -> Job | None:
+    """When a cloud's last active job of a chained kind finishes, enqueue one follow-up for it.
+
+    Each finishing job commits its own end before looking at the others, so at least the last
+    one to finish sees none active; several finishing together coalesce on the dedup key.
+    """
+    follow = FOLLOW_UPS.get(job.kind)
+    cloud_id = job.cloud_id or (job.arguments or {}).get("cloud_id")
+    if not follow or not cloud_id:
+        return None
+    if Job.objects.filter(kind=job.kind, cloud_id=cloud_id, status__in=ACTIVE_STATUSES).exists():
+        return None
+    if follow not in registry.names("jobs"):
+        logger.info("no %r job kind registered; not chaining it after %s of cloud %s", follow, job.kind, cloud_id)
+        return None
+    follow_up, created = enqueue(
+        follow,
+        {"cloud_id": cloud_id, "full": False},
+        dedup_key=f"{follow}:cloud={cloud_id}",
+        cloud_id=cloud_id,
+        organization_id=job.organization_id,
+        requested_by="scheduler",
     )
+    if created:
+        logger.info("enqueued %s job %s for cloud %s after job %s", follow, follow_up.pk, cloud_id, job.pk)
+    return follow_up
+
+
+def cancel(job_id: int, *, by: str = "") -> str:
+    """Cancel a job: a queued one at once, a running one at its next check (it keeps what it wrote).
+
+    Returns the outcome: "cancelled", "cancelling", or the status of a job already finished.
+    Raises Job.DoesNotExist for an unknown id.
+    """
+    job = Job.objects.get(pk=job_id)
+    note = f"cancelled by {by}" if by else "cancelled"
+    if Job.objects.filter(pk=job_id, status=JobStatus.QUEUED).update(
+        status=JobStatus.CANCELLED, cancel_requested=True, finished_at=timezone.now(), error=note, active_key=None
+    ):
+        append_log(job, note)
+        return "cancelled"
+    if Job.objects.filter(pk=job_id, status=JobStatus.RUNNING).update(cancel_requested=True):
+        append_log(job, f"cancel requested by {by or 'someone'}")
+        return "cancelling"
+    job.refresh_from_db()
+    return job.status

@@ -21,8 +21,8 @@ def task_name(priority: str) -> str:
 
 def _make_task(priority: str) -> Task:
     @shared_task(name=task_name(priority), acks_late=True, ignore_result=True)
-    def run_job(job_id: int) -> str:
-        return execute(job_id)
+    def run_job(job_id: int, dispatch: int | None = None) -> str:
+        return execute(job_id, dispatch)
 
     return run_job
 

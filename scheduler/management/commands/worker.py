@@ -9,6 +9,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from scheduler.queues import PRIORITIES, parse_queue_list
+from scheduler.schema import wait_for_schema
 
 
 class Command(BaseCommand):
@@ -19,6 +20,8 @@ class Command(BaseCommand):
         parser.add_argument("--concurrency", type=int, default=None, help="processes (default: CPU count)")
         parser.add_argument("--name", default=None, help="node name (default: worker-<queues>@host-pid)")
         parser.add_argument("--pool", default="prefork", choices=["prefork", "solo", "threads"])
+        parser.add_argument("--max-tasks-per-child", type=int, default=None, help="recycle a process after N jobs")
+        parser.add_argument("--max-memory-mb", type=int, default=None, help="recycle a process above M MB resident")
 
     def handle(self, *args, **options) -> None:
         try:
@@ -27,6 +30,10 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from None
         if options["concurrency"] is not None and options["concurrency"] < 1:
             raise CommandError("--concurrency must be at least 1")
+        for option in ("max_tasks_per_child", "max_memory_mb"):
+            if options[option] is not None and options[option] < 1:
+                raise CommandError(f"--{option.replace('_', '-')} must be at least 1")
+        wait_for_schema("worker")
         from insightcloud.celery import app
 
         name = options["name"] or f"worker-{'-'.join(queues)}@{socket.gethostname()}-{os.getpid()}"
@@ -41,4 +48,8 @@ class Command(BaseCommand):
         ]
         if options["concurrency"]:
             argv.append(f"--concurrency={options['concurrency']}")
+        if options["max_tasks_per_child"]:
+            argv.append(f"--max-tasks-per-child={options['max_tasks_per_child']}")
+        if options["max_memory_mb"]:
+            argv.append(f"--max-memory-per-child={options['max_memory_mb'] * 1024}")
         app.worker_main(argv)

@@ -1,0 +1,180 @@
+"""Queue benchmark (issue 6): p0 latency under a p2 backlog, and Job throughput against bare Celery.
+
+(a) every general worker is busy on a long p2 job and P2_BACKLOG no-op p2 jobs wait; a dedicated
+    p0 worker is running; P0_JOBS p0 no-op jobs are enqueued one every 50 ms and their
+    enqueue-to-start latency is measured from the Job rows.
+(b) THROUGHPUT_JOBS no-op jobs are queued through ``runner.enqueue`` with the workers stopped,
+    then a general worker drains them; the same number of bare Celery no-op messages are drained
+    by the same worker on the same Redis. Both are timed the same way (first message taken to
+    queue empty and nothing unacknowledged).
+
+Needs MariaDB and Redis (the helper env); run with ``--small`` while developing:
+
+    python bench/queues.py [--small] [--concurrency 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "insightcloud.settings")
+os.environ.setdefault("INSIGHTCLOUD_JOB_MODULES", "bench.queues_tasks")
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.conf import settings  # noqa: E402
+from django.core.management import call_command  # noqa: E402
+
+from scheduler.models import Job, JobStatus  # noqa: E402
+from scheduler.runner import enqueue  # noqa: E402
+from tests.processes import process_env, start_manage, stop, wait_for  # noqa: E402
+
+TARGETS = {"p0_p99_s": 1.0, "jobs_per_s": 500, "overhead_ratio": 1.5}
+
+
+def percentile(values: list[float], pct: float) -> float:
+    ordered = sorted(values)
+    return ordered[max(0, min(len(ordered) - 1, round(pct / 100 * len(ordered) + 0.5) - 1))]
+
+
+def redis():  # noqa: ANN201
+    from scheduler.leader import redis_client
+
+    return redis_client()
+
+
+def start_worker(name: str, queues: str, concurrency: int, log_dir: Path):  # noqa: ANN201
+    env = process_env(INSIGHTCLOUD_JOB_MODULES="bench.queues_tasks", INSIGHTCLOUD_LOG_LEVEL="WARNING")
+    return start_manage(
+        "worker", "--queues", queues, "--concurrency", str(concurrency), "--name", f"{name}@bench",
+        env=env, log=log_dir / f"{name}.log",
+    )  # fmt: skip
+
+
+def wait_worker_ready(name: str) -> None:
+    from scheduler.heartbeat import live
+    from scheduler.models import ProcessRole
+
+    wait_for(lambda: any(w.name == f"{name}@bench" for w in live(ProcessRole.WORKER)), timeout=120, what=name)
+
+
+def drained(client, queue: str) -> bool:  # noqa: ANN001
+    return client.llen(queue) == 0 and client.hlen("unacked") == 0
+
+
+def time_drain(client, queue: str, total: int, start) -> float:  # noqa: ANN001
+    """Start the consumer, then time from the first message taken to the queue empty and acked."""
+    process = start()
+    try:
+        while client.llen(queue) >= total:
+            time.sleep(0.002)
+        began = time.monotonic()
+        while not drained(client, queue):
+            time.sleep(0.002)
+        return time.monotonic() - began
+    finally:
+        stop(process)
+
+
+def bench_latency(p2_backlog: int, p0_jobs: int, concurrency: int, log_dir: Path) -> list[float]:
+    client = redis()
+    general = start_worker("general", "p0,p1,p2", concurrency, log_dir)
+    dedicated = start_worker("p0", "p0", 1, log_dir)
+    try:
+        wait_worker_ready("general")
+        wait_worker_ready("p0")
+        long_jobs = [enqueue("sleep", {"seconds": 3600}, priority="p2")[0] for _ in range(concurrency)]
+        wait_for(
+            lambda: (
+                Job.objects.filter(pk__in=[j.pk for j in long_jobs], status=JobStatus.RUNNING).count() == concurrency
+            ),
+            timeout=60,
+            what="every general worker busy",
+        )
+        began = time.monotonic()
+        for n in range(p2_backlog):
+            enqueue("noop", {"n": n}, priority="p2")
+        print(f"  {p2_backlog} p2 jobs queued in {time.monotonic() - began:.1f} s; p2 depth {client.llen('p2')}")
+        urgent = []
+        for n in range(p0_jobs):
+            urgent.append(enqueue("noop", {"urgent": n}, priority="p0")[0].pk)
+            time.sleep(0.05)
+        wait_for(
+            lambda: Job.objects.filter(pk__in=urgent, started_at__isnull=False).count() == len(urgent),
+            timeout=120,
+            what="the p0 jobs",
+        )
+        latencies = [job.wait_seconds for job in Job.objects.filter(pk__in=urgent)]
+        p2_done = Job.objects.filter(kind="noop", priority="p2", status=JobStatus.SUCCEEDED).count()
+        print(f"  p2 no-op jobs run meanwhile: {p2_done} (the general workers stayed busy)")
+        for job in long_jobs:
+            from scheduler.runner import cancel
+
+            cancel(job.pk, by="bench")
+        return latencies
+    finally:
+        stop(general)
+        stop(dedicated)
+
+
+def bench_throughput(total: int, concurrency: int, log_dir: Path) -> tuple[float, float, float]:
+    from bench.queues_tasks import bare_noop
+
+    client = redis()
+    client.delete("p2", "unacked", "unacked_index")
+    began = time.monotonic()
+    jobs = [enqueue("noop", {"n": n}, priority="p2")[0].pk for n in range(total)]
+    enqueue_rate = total / (time.monotonic() - began)
+    ours = time_drain(client, "p2", total, lambda: start_worker("ours", "p2", concurrency, log_dir))
+    done = Job.objects.filter(pk__in=jobs, status=JobStatus.SUCCEEDED).count()
+    assert done == total, f"only {done} of {total} jobs succeeded"
+    for n in range(total):
+        bare_noop.apply_async(args=[n], queue="p2")
+    bare = time_drain(client, "p2", total, lambda: start_worker("bare", "p2", concurrency, log_dir))
+    return total / ours, total / bare, enqueue_rate
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--small", action="store_true", help="a quick run: 500 p2, 20 p0, 500 no-ops")
+    parser.add_argument("--concurrency", type=int, default=2, help="general worker processes")
+    options = parser.parse_args()
+    if settings.EMBEDDED_BROKER or settings.EMBEDDED_DB:
+        sys.exit("bench/queues.py needs MariaDB and Redis (set DIVVY_DB_HOST and DIVVY_REDIS_HOST)")
+    p2_backlog, p0_jobs, total = (500, 20, 500) if options.small else (5000, 200, 5000)
+    log_dir = Path(settings.DATA_DIR) / "bench-queues"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    call_command("migrate", interactive=False, verbosity=0)
+    redis().flushdb()
+    Job.objects.all().delete()
+
+    print(f"(a) p0 latency: {p0_jobs} p0 jobs, {p2_backlog} p2 queued, {options.concurrency} general workers busy")
+    latencies = bench_latency(p2_backlog, p0_jobs, options.concurrency, log_dir)
+    p50, p99 = statistics.median(latencies), percentile(latencies, 99)
+    print(f"  enqueue->start p50 {p50:.3f} s, p99 {p99:.3f} s, max {max(latencies):.3f} s (target p99 <= 1 s)")
+    redis().flushdb()
+    Job.objects.all().delete()
+
+    print(f"(b) throughput: {total} no-op jobs, {options.concurrency} worker processes, same Redis")
+    ours, bare, enqueue_rate = bench_throughput(total, options.concurrency, log_dir)
+    ratio = bare / ours
+    print(f"  enqueue through runner.enqueue: {enqueue_rate:.0f} jobs/s")
+    print(f"  ours {ours:.0f} jobs/s (target >= 500); bare Celery {bare:.0f} msgs/s")
+    print(f"  overhead ratio {ratio:.2f} (target <= 1.5)")
+    print(
+        f"BENCH queues p0_p50_s={p50:.3f} p0_p99_s={p99:.3f} jobs_per_s={ours:.0f} "
+        f"bare_celery_per_s={bare:.0f} overhead_ratio={ratio:.2f}"
+    )
+
+
+if __name__ == "__main__":
+    main()
