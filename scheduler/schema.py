@@ -19,8 +19,18 @@ def pending_migrations(alias: str = DEFAULT_DB_ALIAS) -> list[str]:
     return [f"{migration.app_label}.{migration.name}" for migration, _backwards in plan]
 
 
-def wait_for_schema(process: str, *, poll_seconds: float = 5.0, timeout: float | None = None) -> None:
-    """Block until the database is reachable and fully migrated, saying so once, then every minute."""
+def wait_for_schema(
+    process: str,
+    *,
+    poll_seconds: float = 5.0,
+    timeout: float | None = None,
+    wait_while_unreachable: bool = True,
+) -> None:
+    """Block until the database is reachable and fully migrated, saying so once, then every minute.
+
+    The interface server passes ``wait_while_unreachable=False``: with no database it must still
+    start, so that /Status can answer 503 to the load balancer.
+    """
     started = time.monotonic()
     last_said = 0.0
     while True:
@@ -29,6 +39,9 @@ def wait_for_schema(process: str, *, poll_seconds: float = 5.0, timeout: float |
             pending = pending_migrations()
             problem = f"{len(pending)} migrations pending ({', '.join(pending[:3])}{' …' if len(pending) > 3 else ''})"
         except Exception as exc:  # the database is not up yet
+            if not wait_while_unreachable:
+                logger.warning("%s: database unreachable; starting anyway (%s)", process, type(exc).__name__)
+                return
             pending, problem = ["?"], f"database unreachable ({type(exc).__name__}: {str(exc).splitlines()[0]})"
         if not pending:
             if last_said:

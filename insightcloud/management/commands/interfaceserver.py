@@ -18,6 +18,10 @@ class Command(BaseCommand):
         from gunicorn.app.base import BaseApplication
 
         from insightcloud.wsgi import application
+        from scheduler.schema import wait_for_schema
+
+        # During an upgrade, serve once the schema is current; with no database, serve (503) at once.
+        wait_for_schema("interfaceserver", wait_while_unreachable=False)
 
         class InterfaceServer(BaseApplication):
             def load_config(self) -> None:
