@@ -17,6 +17,7 @@ urlpatterns = [
     path("clouds/<int:pk>/<str:operation>", views.cloud_action, name="cloud-action"),
     path("inventory/", views.inventory, name="inventory"),
     path("resources/<int:pk>", views.resource_detail, name="resource-detail"),
+    path("resources/<int:pk>/action", views.resource_action, name="resource-action"),
     path("resources/<int:pk>/exempt", compliance_views.exempt_finding, name="exempt-finding"),
     path("insights/", compliance_views.insight_list, name="insights"),
     path("insights/<str:insight_id>", compliance_views.insight_detail, name="insight-detail"),

@@ -78,6 +78,11 @@ def get_action(name: str) -> ActionSpec:
     return registry.get("actions", name)
 
 
+def actions_for(native_type: str) -> list[ActionSpec]:
+    """The actions that apply to a resource of this native type (for the GUI and the API)."""
+    return [spec for _, spec in registry.items("actions") if native_type in spec.resource_types]
+
+
 def request_action(
     name: str,
     resource_id: int,

@@ -33,6 +33,12 @@ class HarvestRequestSerializer(serializers.Serializer):
     types = serializers.ListField(child=serializers.CharField(max_length=128), required=False, allow_null=True)
 
 
+class ActionRequestSerializer(serializers.Serializer):
+    action = serializers.CharField(max_length=100)
+    dry_run = serializers.BooleanField(default=False)
+    params = serializers.DictField(child=serializers.CharField(max_length=500), required=False)
+
+
 class ResourceSerializer(serializers.ModelSerializer):
     resource_id = serializers.CharField(source="native_id")
     cloud_name = serializers.CharField(source="cloud.name")

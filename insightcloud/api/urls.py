@@ -12,6 +12,7 @@ router.register("audit", views.AuditEventViewSet, basename="audit")
 router.register("api-keys", views.ApiKeyViewSet, basename="api-key")
 
 urlpatterns = [
+    path("v1/queues/", views.QueueView.as_view(), name="queues"),
     path("v1/", include(router.urls)),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),

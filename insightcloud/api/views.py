@@ -2,16 +2,29 @@
 
 from __future__ import annotations
 
+import json
+
+from django.core.exceptions import PermissionDenied
+from django.core.serializers.json import DjangoJSONEncoder
 from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import mixins, permissions, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from insightcloud.accounts import audit
 from insightcloud.accounts.api_keys import create_api_key
 from insightcloud.accounts.models import AccessLevel, ApiKey, AuditEvent
-from insightcloud.accounts.permissions import clouds_visible_to, resources_visible_to, sees_whole_domain
+from insightcloud.accounts.permissions import (
+    can_manage_cloud,
+    can_manage_resource,
+    clouds_visible_to,
+    is_domain_admin,
+    resources_visible_to,
+    sees_whole_domain,
+)
 from insightcloud.api import serializers as s
 from insightcloud.api.pagination import ResourceCursor
 from insightcloud.inventory import operations
@@ -60,6 +73,31 @@ class ResourceViewSet(viewsets.ReadOnlyModelViewSet):
     def get_serializer_class(self):  # noqa: ANN201
         return s.ResourceDetailSerializer if self.action == "retrieve" else s.ResourceSerializer
 
+    @extend_schema(request=s.ActionRequestSerializer, responses={202: s.JobSerializer})
+    @action(detail=True, methods=["post"], url_path="actions")
+    def run_action(self, request, pk=None):  # noqa: ANN001, ANN201
+        """Enqueue an on-demand (p0) action on this resource: stop an instance, block public access …"""
+        from scheduler.actions import request_action
+
+        resource = self.get_object()
+        if not can_manage_resource(request.user, resource):
+            raise PermissionDenied("you may view this resource but not act on it")
+        body = s.ActionRequestSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        try:
+            job, _ = request_action(
+                body.validated_data["action"],
+                resource.pk,
+                dry_run=body.validated_data["dry_run"],
+                params=body.validated_data.get("params") or {},
+                requested_by=request.user.username,
+            )
+        except ValueError as exc:
+            raise serializers.ValidationError({"action": [str(exc)]}) from None
+        name = body.validated_data["action"]
+        audit.record("resource.action", request=request, target=resource, action_name=name, job=job.pk)
+        return Response(s.JobSerializer(job).data, status=status.HTTP_202_ACCEPTED)
+
 
 class JobViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = s.JobSerializer
@@ -69,6 +107,32 @@ class JobViewSet(viewsets.ReadOnlyModelViewSet):
         if sees_whole_domain(user):
             return Job.objects.order_by("-enqueued_at")
         return Job.objects.filter(cloud__in=clouds_visible_to(user)).order_by("-enqueued_at")
+
+    @extend_schema(request=None, responses=s.JobSerializer)
+    @action(detail=True, methods=["post"])
+    def cancel(self, request, pk=None):  # noqa: ANN001, ANN201
+        """Cancel a queued job at once, or a running one at its next check (it keeps what it wrote)."""
+        from scheduler.runner import cancel
+
+        job = self.get_object()
+        if not (job.cloud_id and can_manage_cloud(request.user, job.cloud)) and not is_domain_admin(request.user):
+            raise PermissionDenied("you may view this job but not cancel it")
+        outcome = cancel(job.pk, by=request.user.username)
+        audit.record("job.cancel", request=request, target=job, outcome=outcome)
+        job.refresh_from_db()
+        return Response(s.JobSerializer(job).data)
+
+
+class QueueView(APIView):
+    """Queue depths, wait and processing times over the last hour, running jobs, workers, scheduler."""
+
+    @extend_schema(responses=OpenApiTypes.OBJECT)
+    def get(self, request):  # noqa: ANN001, ANN201
+        from scheduler.diagnostics import queue_report
+
+        if not sees_whole_domain(request.user):
+            raise PermissionDenied("queue diagnostics are for domain administrators and viewers")
+        return Response(json.loads(json.dumps(queue_report(), cls=DjangoJSONEncoder)))
 
 
 class IsDomainAdmin(permissions.BasePermission):

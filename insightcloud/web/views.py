@@ -24,8 +24,11 @@ from insightcloud.accounts.models import AccessLevel, User
 from insightcloud.accounts.permissions import (
     can_manage_cloud,
     can_manage_resource,
+    clouds_managed_by,
     clouds_visible_to,
+    is_domain_admin,
     resources_visible_to,
+    sees_whole_domain,
 )
 from insightcloud.inventory import operations
 from insightcloud.inventory.filtersets import ResourceFilterSet
@@ -212,8 +215,13 @@ def resource_detail(request, pk: int):  # noqa: ANN001, ANN201
         (finding, catalog.get(finding.insight_id))
         for finding in resource.findings.select_related("exemption").order_by("status", "-last_seen")[:100]
     ]
+    from scheduler.actions import actions_for
+
+    # Actions that need parameters (an access key id …) are run from the API or the CLI.
+    runnable_from_page = [a for a in actions_for(resource.native_type) if not a.parameters]
     context = {
         "resource": resource,
+        "actions": [] if resource.deleted_at else runnable_from_page,
         "changes": changes,
         "findings": findings,
         "can_manage": can_manage_resource(request.user, resource),
@@ -224,14 +232,36 @@ def resource_detail(request, pk: int):  # noqa: ANN001, ANN201
 
 
 def jobs(request):  # noqa: ANN001, ANN201
+    """Queue depths and times (domain-wide users), this user's visible jobs, cancel and enqueue now."""
+    from scheduler.diagnostics import queue_report
+
+    if request.method == "POST" and request.POST.get("cancel"):
+        from scheduler.runner import cancel
+
+        job = get_object_or_404(_visible_jobs(request.user), pk=request.POST["cancel"])
+        if not (job.cloud_id and can_manage_cloud(request.user, job.cloud)) and not is_domain_admin(request.user):
+            raise PermissionDenied
+        outcome = cancel(job.pk, by=request.user.username)
+        audit.record("job.cancel", request=request, target=job, outcome=outcome)
+        messages.success(request, f"Job {job.pk}: {outcome}.")
+        return redirect("jobs")
+    recent = _visible_jobs(request.user).select_related("cloud").order_by("-enqueued_at")[:100]
+    context = {
+        "jobs": recent,
+        "report": queue_report() if sees_whole_domain(request.user) else None,
+        "failures": _visible_jobs(request.user).filter(status="failed").order_by("-finished_at")[:10],
+        "can_cancel": is_domain_admin(request.user) or clouds_managed_by(request.user).exists(),
+    }
+    template = "web/jobs_live.html" if request.headers.get("HX-Request") else "web/jobs.html"
+    return render(request, template, context)
+
+
+def _visible_jobs(user):  # noqa: ANN001, ANN202
     from scheduler.models import Job
 
-    visible = Job.objects.filter(cloud__in=clouds_visible_to(request.user)) | Job.objects.filter(
-        cloud__isnull=True, organization__in=[request.user.organization_id]
-    )
-    recent = visible.select_related("cloud").order_by("-enqueued_at")[:100]
-    template = "web/jobs_table.html" if request.headers.get("HX-Request") else "web/jobs.html"
-    return render(request, template, {"jobs": recent})
+    if sees_whole_domain(user):
+        return Job.objects.all()
+    return Job.objects.filter(cloud__in=clouds_visible_to(user))
 
 
 def system(request):  # noqa: ANN001, ANN201
@@ -304,3 +334,22 @@ def api_keys(request):  # noqa: ANN001, ANN201
             audit.record("api_key.create", request=request, target=key)
     keys = ApiKey.objects.filter(user=request.user).order_by("-created_at")
     return render(request, "web/api_keys.html", {"keys": keys, "new_key": new_key})
+
+
+@require_POST
+def resource_action(request, pk: int):  # noqa: ANN001, ANN201
+    """Run an on-demand action on a resource (p0); the page asked for confirmation first."""
+    from scheduler.actions import request_action
+
+    resource = get_object_or_404(resources_visible_to(request.user), pk=pk)
+    if not can_manage_resource(request.user, resource):
+        raise PermissionDenied
+    name = request.POST.get("action", "")
+    try:
+        job, created = request_action(name, resource.pk, requested_by=request.user.username)
+    except ValueError as exc:
+        messages.error(request, str(exc))
+        return redirect("resource-detail", pk=pk)
+    audit.record("resource.action", request=request, target=resource, action_name=name, job=job.pk)
+    messages.success(request, f"{name}: job {job.pk} {'enqueued' if created else 'already queued'} (p0).")
+    return redirect("resource-detail", pk=pk)
