@@ -216,9 +216,11 @@ def main() -> None:
     last_id, raw_walked, started = 0, 0, time.perf_counter()
     with connection.cursor() as cursor:
         while raw_walked < walked:
+            # The page's rows by primary key (the cloud names are a few rows, read once like the API does).
             cursor.execute(
-                "SELECT r.*, c.name, c.account_id FROM inventory_resource r JOIN inventory_cloudaccount c "
-                "ON c.id = r.cloud_id WHERE r.id > %s ORDER BY r.id LIMIT 1000",
+                "SELECT r.id, r.cloud_id, r.native_id, r.name, r.resource_type, r.native_type, r.provider, "
+                "r.region, r.tags, r.properties, r.first_seen, r.last_seen, r.deleted_at FROM inventory_resource r "
+                "WHERE r.id > %s AND r.deleted_at IS NULL ORDER BY r.id LIMIT 1000",
                 [last_id],
             )
             rows = cursor.fetchall()
