@@ -25,6 +25,8 @@ import datetime as dt
 import decimal
 import hashlib
 import json
+import queue
+import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass
 from itertools import islice
@@ -172,10 +174,64 @@ def _prepare(record: ResourceRecord) -> _Prepared:
     )
 
 
-def _batches(records: Iterable[ResourceRecord], size: int) -> Iterator[list[ResourceRecord]]:
+def _prepare_batches(records: Iterable[ResourceRecord], size: int) -> Iterator[dict[str, _Prepared]]:
     iterator = iter(records)
     while batch := list(islice(iterator, size)):
-        yield batch
+        prepared: dict[str, _Prepared] = {}
+        for record in batch:
+            prepared[record.native_id] = _prepare(record)  # a duplicate id in one page: the last wins
+        yield prepared
+
+
+PREFETCH_BATCHES = 2
+_DONE = object()
+
+
+def _prepared_batches(records: Iterable[ResourceRecord], size: int) -> Iterator[dict[str, _Prepared]]:
+    """Prepared batches, made one or two ahead in a helper thread.
+
+    Listing the cloud (network) and serializing records (CPU) then overlap with the database
+    writes of the previous batch (mysqlclient and sqlite3 release the GIL while they wait).
+    At most ``PREFETCH_BATCHES`` + 2 batches exist at once, so memory stays bounded by the batch.
+    An exception of the listing is raised here, in the caller's thread, where it happened in order.
+    """
+    ahead: queue.Queue = queue.Queue(maxsize=PREFETCH_BATCHES)
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for prepared in _prepare_batches(records, size):
+                while not stop.is_set():
+                    try:
+                        ahead.put(prepared, timeout=0.5)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            item: Any = _DONE
+        except BaseException as exc:  # handed over to the caller
+            item = exc
+        while not stop.is_set():
+            try:
+                ahead.put(item, timeout=0.5)
+                return
+            except queue.Full:
+                continue
+
+    producer = threading.Thread(target=produce, name="sync-prepare", daemon=True)
+    producer.start()
+    try:
+        while True:
+            item = ahead.get()
+            if item is _DONE:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        producer.join(timeout=30)
 
 
 class _Listing:
@@ -268,10 +324,7 @@ def sync_listing(
     # its batches are inserted without the SELECT of stored rows. A native id repeated in a later
     # page (eventual consistency) then hits the unique key and that batch goes the usual way.
     first_harvest = not listing.rows().exists()
-    for batch in _batches(records, batch_size):
-        prepared: dict[str, _Prepared] = {}
-        for record in batch:
-            prepared[record.native_id] = _prepare(record)  # a duplicate id in one page: the last wins
+    for prepared in _prepared_batches(records, batch_size):
         stats.seen += len(prepared)
         if first_harvest and _insert_all_new(listing, prepared, stats):
             continue
