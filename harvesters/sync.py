@@ -286,11 +286,24 @@ class _Listing:
             f"INSERT INTO {change} ({q('resource_id')}, {q('cloud_id')}, {q('change_type')}, {q('diff')}, "
             f"{q('job_id')}, {q('created_at')}) VALUES (%s, %s, %s, %s, %s, %s)"
         )
+        # Created / deleted changes (empty diff) are made by the database from the ids: one short
+        # statement instead of thousands of parameters.
+        self.changes_from_ids_sql = (
+            f"INSERT INTO {change} ({q('resource_id')}, {q('cloud_id')}, {q('change_type')}, {q('diff')}, "
+            f"{q('job_id')}, {q('created_at')}) SELECT {q('id')}, {q('cloud_id')}, %s, '{{}}', %s, %s "
+            f"FROM {resource} WHERE {q('id')} IN "
+        )
         # The classic single-row form: mysqlclient's executemany rewrites it into multi-row INSERTs.
         self.insert_sql = self.insert_head + self.insert_row
 
     def rows(self):  # noqa: ANN201
         return Resource.objects.filter(cloud_id=self.cloud_id, native_type=self.native_type, region=self.region)
+
+    def add_changes(self, cursor: Any, change_type: str, ids: list[int]) -> None:
+        """One ``change_type`` change with an empty diff for each resource id."""
+        if ids:
+            sql = self.changes_from_ids_sql + "(" + ",".join(str(int(pk)) for pk in ids) + ")"
+            cursor.execute(sql, [change_type, self.job_id, self.db_now])
 
     def change_row(self, resource_id: int, change_type: str, change: dict) -> tuple:
         return (resource_id, self.cloud_id, change_type, dumps(change), self.job_id, self.db_now)
@@ -362,16 +375,23 @@ def _sync_batch(listing: _Listing, prepared: dict[str, _Prepared], stats: SyncSt
             changed[pk] = (item, not live)
     new = prepared  # what is left was never stored
 
+    if unchanged and not new and not changed:  # the usual re-harvest: one statement, no transaction round trips
+        _touch(listing, unchanged)
+        return
     with transaction.atomic():
         if unchanged:
-            with connection.cursor() as cursor:
-                # ids are integers from the database: inlined, they keep the statement short to parse
-                cursor.execute(listing.touch_sql + "(" + ",".join(map(str, unchanged)) + ")", [listing.db_now])
+            _touch(listing, unchanged)
         if new:
             _insert(listing, new)
             stats.created += len(new)
         if changed:
             _update(listing, changed, stats)
+
+
+def _touch(listing: _Listing, ids: list[int]) -> None:
+    """``last_seen = now`` for unchanged rows (ids from the database, inlined: a short statement to parse)."""
+    with connection.cursor() as cursor:
+        cursor.execute(listing.touch_sql + "(" + ",".join(map(str, ids)) + ")", [listing.db_now])
 
 
 INSERT_CHUNK_BYTES = 4 * 1024 * 1024  # well under MariaDB's default max_allowed_packet (16 MiB)
@@ -410,7 +430,7 @@ def _insert(listing: _Listing, new: dict[str, _Prepared]) -> None:
             cursor.executemany(listing.insert_sql, rows)
             cursor.execute(listing.select_ids_sql + _in(len(new)), [*listing.listing_params, *new])
             ids = [pk for pk, _ in cursor.fetchall()]
-        cursor.executemany(listing.change_sql, [listing.change_row(pk, ChangeType.CREATED, {}) for pk in ids])
+        listing.add_changes(cursor, ChangeType.CREATED, ids)
 
 
 def _chunks_by_size(rows: list[tuple]) -> Iterator[list[tuple]]:
@@ -474,5 +494,5 @@ def _delete_unseen(listing: _Listing, batch_size: int, stats: SyncStats) -> None
         with transaction.atomic():
             Resource.objects.filter(id__in=ids).update(deleted_at=listing.now, updated_at=listing.now)
             with connection.cursor() as cursor:
-                cursor.executemany(listing.change_sql, [listing.change_row(pk, ChangeType.DELETED, {}) for pk in ids])
+                listing.add_changes(cursor, ChangeType.DELETED, ids)
         stats.deleted += len(ids)
