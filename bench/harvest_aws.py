@@ -229,7 +229,34 @@ def floor(url: str, account: str, workers: int) -> tuple[float, int]:
 # --- synthetic ingest ----------------------------------------------------------------------
 
 
+TEMPLATES = 1000
+
+
 def synthetic_records(count: int, region: str):  # noqa: ANN201
+    """``count`` instance records; 1,000 distinct contents, each record its own id and name.
+
+    Sharing the content dicts keeps making the records (the collector's work, not the
+    pipeline's) nearly free, so the rates below are the pipeline's own; every record is still
+    serialized, fingerprinted and written in full.
+    """
+    from harvesters.base import ResourceRecord
+
+    templates = list(_distinct_records(min(count, TEMPLATES), region))
+    for n in range(count):
+        template = templates[n % len(templates)]
+        yield ResourceRecord(
+            "instance",
+            "aws.ec2.instance",
+            region,
+            f"i-{n:017x}",
+            f"host-{n}",
+            template.properties,
+            template.raw,
+            template.tags,
+        )
+
+
+def _distinct_records(count: int, region: str):  # noqa: ANN202
     from harvesters.base import ResourceRecord
 
     launched = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
@@ -277,14 +304,27 @@ def synthetic_records(count: int, region: str):  # noqa: ANN201
         )
 
 
+RAW_TABLE = "bench_raw_resource"
+
+
 def raw_insert(cloud, count: int, region: str, batch: int = 1000) -> float:  # noqa: ANN001
-    """executemany INSERT of the same rows, serialized beforehand, one batch in memory at a time."""
+    """executemany INSERT of the same rows, serialized beforehand, one batch in memory at a time.
+
+    On MySQL/MariaDB the rows go to an empty copy of the resource table (same columns, indexes
+    and checks), so that neither run pays for the other's rows or for purging them.
+    """
     from django.db import connection, transaction
     from django.utils import timezone
 
     from harvesters.sync import _Listing, _prepare
 
     listing = _Listing(cloud, "aws.ec2.instance", region, None, timezone.now())
+    insert_sql = listing.insert_sql
+    if connection.vendor == "mysql":
+        with connection.cursor() as cursor:
+            cursor.execute(f"DROP TABLE IF EXISTS {RAW_TABLE}")
+            cursor.execute(f"CREATE TABLE {RAW_TABLE} LIKE inventory_resource")
+        insert_sql = insert_sql.replace(listing.resource_table, RAW_TABLE, 1)
     now = listing.db_now
     elapsed = 0.0
     records = synthetic_records(count, region)
@@ -299,10 +339,13 @@ def raw_insert(cloud, count: int, region: str, batch: int = 1000) -> float:  # n
             if len(rows) == batch:
                 break
         if not rows:
+            if connection.vendor == "mysql":
+                with connection.cursor() as cursor:
+                    cursor.execute(f"DROP TABLE {RAW_TABLE}")
             return elapsed
         started = time.perf_counter()
         with transaction.atomic(), connection.cursor() as cursor:
-            cursor.executemany(listing.insert_sql, rows)
+            cursor.executemany(insert_sql, rows)
         elapsed += time.perf_counter() - started
 
 
@@ -381,22 +424,21 @@ def bench_synthetic(organization, count: int) -> dict:  # noqa: ANN001
     raw_cloud = CloudAccount.objects.create(
         organization=organization, provider="aws", name="Bench raw", account_id="123456789012", auth_type="keys"
     )
-    # Making the records is the collector's work, not the pipeline's: timed alone and taken off.
     started = time.perf_counter()
     for _ in synthetic_records(count, "bench-1"):
         pass
-    generate_s = time.perf_counter() - started
+    generate_s = time.perf_counter() - started  # included below (small): the records come from a generator
     raw_s = raw_insert(raw_cloud, count, "bench-1")
-    # The pipeline then starts from the same table the raw INSERT started from.
-    with connection.cursor() as cursor:
-        cursor.execute("DELETE FROM inventory_resource WHERE cloud_id = %s", [raw_cloud.pk])
+    if connection.vendor != "mysql":  # SQLite: same table; start the pipeline from where the raw run started
+        with connection.cursor() as cursor:
+            cursor.execute("DELETE FROM inventory_resource WHERE cloud_id = %s", [raw_cloud.pk])
     started = time.perf_counter()
     stats = sync_listing(synthetic, "aws.ec2.instance", "bench-1", synthetic_records(count, "bench-1"), complete=True)
-    ingest_s = time.perf_counter() - started - generate_s
+    ingest_s = time.perf_counter() - started
     assert stats.created == count, stats
     started = time.perf_counter()
     stats = sync_listing(synthetic, "aws.ec2.instance", "bench-1", synthetic_records(count, "bench-1"), complete=True)
-    reharvest_s = time.perf_counter() - started - generate_s
+    reharvest_s = time.perf_counter() - started
     assert (stats.seen, stats.created, stats.modified, stats.deleted) == (count, 0, 0, 0), stats
     result = {
         "ingest_rps": count / ingest_s,
@@ -404,7 +446,7 @@ def bench_synthetic(organization, count: int) -> dict:  # noqa: ANN001
         "reharvest_rps": count / reharvest_s,
         "rss": peak_rss_mb(),
     }
-    print(f"synthetic: {count} records (making them took {generate_s:.2f}s, not counted below)")
+    print(f"synthetic: {count} records (making them takes {generate_s:.2f}s, included below)")
     print(f"  raw executemany INSERT (rows pre-serialized): {result['raw_rps']:,.0f} rows/s")
     print(
         f"  sync_listing ingest (normalize, fingerprint, insert, change rows): {result['ingest_rps']:,.0f} rows/s"

@@ -25,6 +25,8 @@ import datetime as dt
 import decimal
 import hashlib
 import json
+import queue
+import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass
 from itertools import islice
@@ -172,10 +174,64 @@ def _prepare(record: ResourceRecord) -> _Prepared:
     )
 
 
-def _batches(records: Iterable[ResourceRecord], size: int) -> Iterator[list[ResourceRecord]]:
+def _prepare_batches(records: Iterable[ResourceRecord], size: int) -> Iterator[dict[str, _Prepared]]:
     iterator = iter(records)
     while batch := list(islice(iterator, size)):
-        yield batch
+        prepared: dict[str, _Prepared] = {}
+        for record in batch:
+            prepared[record.native_id] = _prepare(record)  # a duplicate id in one page: the last wins
+        yield prepared
+
+
+PREFETCH_BATCHES = 2
+_DONE = object()
+
+
+def _prepared_batches(records: Iterable[ResourceRecord], size: int) -> Iterator[dict[str, _Prepared]]:
+    """Prepared batches, made one or two ahead in a helper thread.
+
+    Listing the cloud (network) and serializing records (CPU) then overlap with the database
+    writes of the previous batch (mysqlclient and sqlite3 release the GIL while they wait).
+    At most ``PREFETCH_BATCHES`` + 2 batches exist at once, so memory stays bounded by the batch.
+    An exception of the listing is raised here, in the caller's thread, where it happened in order.
+    """
+    ahead: queue.Queue = queue.Queue(maxsize=PREFETCH_BATCHES)
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for prepared in _prepare_batches(records, size):
+                while not stop.is_set():
+                    try:
+                        ahead.put(prepared, timeout=0.5)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            item: Any = _DONE
+        except BaseException as exc:  # handed over to the caller
+            item = exc
+        while not stop.is_set():
+            try:
+                ahead.put(item, timeout=0.5)
+                return
+            except queue.Full:
+                continue
+
+    producer = threading.Thread(target=produce, name="sync-prepare", daemon=True)
+    producer.start()
+    try:
+        while True:
+            item = ahead.get()
+            if item is _DONE:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        producer.join(timeout=30)
 
 
 class _Listing:
@@ -230,11 +286,24 @@ class _Listing:
             f"INSERT INTO {change} ({q('resource_id')}, {q('cloud_id')}, {q('change_type')}, {q('diff')}, "
             f"{q('job_id')}, {q('created_at')}) VALUES (%s, %s, %s, %s, %s, %s)"
         )
+        # Created / deleted changes (empty diff) are made by the database from the ids: one short
+        # statement instead of thousands of parameters.
+        self.changes_from_ids_sql = (
+            f"INSERT INTO {change} ({q('resource_id')}, {q('cloud_id')}, {q('change_type')}, {q('diff')}, "
+            f"{q('job_id')}, {q('created_at')}) SELECT {q('id')}, {q('cloud_id')}, %s, '{{}}', %s, %s "
+            f"FROM {resource} WHERE {q('id')} IN "
+        )
         # The classic single-row form: mysqlclient's executemany rewrites it into multi-row INSERTs.
         self.insert_sql = self.insert_head + self.insert_row
 
     def rows(self):  # noqa: ANN201
         return Resource.objects.filter(cloud_id=self.cloud_id, native_type=self.native_type, region=self.region)
+
+    def add_changes(self, cursor: Any, change_type: str, ids: list[int]) -> None:
+        """One ``change_type`` change with an empty diff for each resource id."""
+        if ids:
+            sql = self.changes_from_ids_sql + "(" + ",".join(str(int(pk)) for pk in ids) + ")"
+            cursor.execute(sql, [change_type, self.job_id, self.db_now])
 
     def change_row(self, resource_id: int, change_type: str, change: dict) -> tuple:
         return (resource_id, self.cloud_id, change_type, dumps(change), self.job_id, self.db_now)
@@ -268,10 +337,7 @@ def sync_listing(
     # its batches are inserted without the SELECT of stored rows. A native id repeated in a later
     # page (eventual consistency) then hits the unique key and that batch goes the usual way.
     first_harvest = not listing.rows().exists()
-    for batch in _batches(records, batch_size):
-        prepared: dict[str, _Prepared] = {}
-        for record in batch:
-            prepared[record.native_id] = _prepare(record)  # a duplicate id in one page: the last wins
+    for prepared in _prepared_batches(records, batch_size):
         stats.seen += len(prepared)
         if first_harvest and _insert_all_new(listing, prepared, stats):
             continue
@@ -309,16 +375,23 @@ def _sync_batch(listing: _Listing, prepared: dict[str, _Prepared], stats: SyncSt
             changed[pk] = (item, not live)
     new = prepared  # what is left was never stored
 
+    if unchanged and not new and not changed:  # the usual re-harvest: one statement, no transaction round trips
+        _touch(listing, unchanged)
+        return
     with transaction.atomic():
         if unchanged:
-            with connection.cursor() as cursor:
-                # ids are integers from the database: inlined, they keep the statement short to parse
-                cursor.execute(listing.touch_sql + "(" + ",".join(map(str, unchanged)) + ")", [listing.db_now])
+            _touch(listing, unchanged)
         if new:
             _insert(listing, new)
             stats.created += len(new)
         if changed:
             _update(listing, changed, stats)
+
+
+def _touch(listing: _Listing, ids: list[int]) -> None:
+    """``last_seen = now`` for unchanged rows (ids from the database, inlined: a short statement to parse)."""
+    with connection.cursor() as cursor:
+        cursor.execute(listing.touch_sql + "(" + ",".join(map(str, ids)) + ")", [listing.db_now])
 
 
 INSERT_CHUNK_BYTES = 4 * 1024 * 1024  # well under MariaDB's default max_allowed_packet (16 MiB)
@@ -357,7 +430,7 @@ def _insert(listing: _Listing, new: dict[str, _Prepared]) -> None:
             cursor.executemany(listing.insert_sql, rows)
             cursor.execute(listing.select_ids_sql + _in(len(new)), [*listing.listing_params, *new])
             ids = [pk for pk, _ in cursor.fetchall()]
-        cursor.executemany(listing.change_sql, [listing.change_row(pk, ChangeType.CREATED, {}) for pk in ids])
+        listing.add_changes(cursor, ChangeType.CREATED, ids)
 
 
 def _chunks_by_size(rows: list[tuple]) -> Iterator[list[tuple]]:
@@ -421,5 +494,5 @@ def _delete_unseen(listing: _Listing, batch_size: int, stats: SyncStats) -> None
         with transaction.atomic():
             Resource.objects.filter(id__in=ids).update(deleted_at=listing.now, updated_at=listing.now)
             with connection.cursor() as cursor:
-                cursor.executemany(listing.change_sql, [listing.change_row(pk, ChangeType.DELETED, {}) for pk in ids])
+                listing.add_changes(cursor, ChangeType.DELETED, ids)
         stats.deleted += len(ids)
