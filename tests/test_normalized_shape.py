@@ -10,7 +10,7 @@ from harvesters.base import GLOBAL, get_driver, resource_types_for
 from harvesters.normalized import TYPES, missing_properties
 from tests.alibaba.conftest import alibaba_ctx, alibaba_fake  # noqa: F401  (fixtures)
 from tests.aws_types.conftest import REGION, aws, moto_url  # noqa: F401  (fixtures)
-from tests.azure.conftest import auth_settings, azure_ctx, azure_fake, azure_registered  # noqa: F401
+from tests.azure.conftest import auth_settings, azure_ctx, azure_fake  # noqa: F401
 from tests.gcp.conftest import gcp_ctx, gcp_fake, gcp_key, no_proxy_env, recording_sleep  # noqa: F401
 
 COMPARED = ("instance", "security_group", "storage_container", "volume", "database_instance", "encryption_key")

@@ -4,16 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from insightcloud.registry import registry
-
-with registry.unlocked():
-    # Until the lead wires harvesters.alibaba.load() into HarvestersConfig.ready(), register here;
-    # afterwards the modules are already imported and this does nothing.
-    from harvesters.alibaba import load
-
-    load()
-
-from tests.fakes.alibaba_fake import GOOD_KEY_ID, GOOD_KEY_SECRET, AlibabaFake  # noqa: E402
+from tests.fakes.alibaba_fake import GOOD_KEY_ID, GOOD_KEY_SECRET, AlibabaFake
 
 PROXY_VARIABLES = (
     "http_proxy",

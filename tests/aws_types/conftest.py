@@ -12,14 +12,7 @@ import zipfile
 
 import pytest
 
-from harvesters.aws import services
-from insightcloud.registry import registry
 from tests.processes import free_port
-
-# HarvestersConfig.ready() imports the service modules before the registry locks; until it does
-# (or when it already has, a no-op) the test modules import them here.
-with registry.unlocked():
-    services.load()
 
 REGION = "us-east-1"
 

@@ -7,16 +7,6 @@ import pytest
 from tests.fakes.azure_fake import CLIENT_ID, CLIENT_SECRET, SUB_PROD, TENANT_ID, AzureFake
 
 
-@pytest.fixture(scope="session", autouse=True)
-def azure_registered():
-    """Register the Azure driver and collectors (the app's ready() does it once merged)."""
-    import harvesters.azure
-    from insightcloud.registry import registry
-
-    with registry.unlocked():
-        harvesters.azure.load()
-
-
 @pytest.fixture
 def azure_fake():
     fake = AzureFake().start()

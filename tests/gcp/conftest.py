@@ -1,22 +1,11 @@
-"""GCP test fixtures: the HTTP fake, a service-account key it accepts, a connected context.
-
-The collectors register themselves on import; on this branch HarvestersConfig.ready() does not
-load them yet, so the registry is unlocked for that import (a no-op once the lead wires load()).
-"""
+"""GCP test fixtures: the HTTP fake, a service-account key it accepts, a connected context."""
 
 from __future__ import annotations
 
 import pytest
 
-from insightcloud.registry import registry
-
-with registry.unlocked():
-    from harvesters import gcp
-
-    gcp.load()
-
-from harvesters.gcp import session  # noqa: E402
-from tests.fakes.gcp_fake import GcpFake  # noqa: E402
+from harvesters.gcp import session
+from tests.fakes.gcp_fake import GcpFake
 
 
 @pytest.fixture
