@@ -597,10 +597,11 @@ manage() {
 migrate() {
     has_role scheduler || { say "migrations: left to the scheduler host (role $ROLE)"; return 0; }
     local before after
-    if manage scheduler --help 2>/dev/null | grep -q -- '--db-upgrade'; then
-        say "migrations: manage.py scheduler --db-upgrade"
+    if manage scheduler --help 2>/dev/null | grep -q -- '--upgrade-only'; then
+        say "migrations: manage.py scheduler --db-upgrade --upgrade-only"
         before=$(manage showmigrations --plan 2>/dev/null | grep -c '\[X\]' || true)
-        manage scheduler --db-upgrade
+        # --upgrade-only: migrate and exit; the scheduler service itself starts afterwards.
+        manage scheduler --db-upgrade --upgrade-only
     else
         say "migrations: manage.py migrate"
         before=$(manage showmigrations --plan 2>/dev/null | grep -c '\[X\]' || true)

@@ -121,3 +121,10 @@ def test_a_worker_waits_for_the_schema_until_the_scheduler_upgrades_it(tmp_path)
         from tests.processes import stop
 
         stop(worker)
+
+
+def test_db_upgrade_with_upgrade_only_migrates_and_exits(db, tmp_path):
+    """What installers run: the schema is brought up to date and the command returns."""
+    from django.core.management import call_command
+
+    call_command("scheduler", "--db-upgrade", "--upgrade-only", verbosity=0)  # returns instead of looping

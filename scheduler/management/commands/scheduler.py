@@ -33,6 +33,9 @@ class Command(BaseCommand):
     def add_arguments(self, parser) -> None:  # noqa: ANN001
         parser.add_argument("--once", action="store_true", help="run one iteration and exit")
         parser.add_argument("--db-upgrade", action="store_true", help="apply database migrations first")
+        parser.add_argument(
+            "--upgrade-only", action="store_true", help="with --db-upgrade: apply the migrations and exit (installers)"
+        )
         parser.add_argument("--name", default=None, help="scheduler name (default scheduler@host-pid)")
 
     def handle(self, *args, **options) -> None:
@@ -40,6 +43,8 @@ class Command(BaseCommand):
             logger.info("applying database migrations")
             call_command("migrate", interactive=False, verbosity=1)
             logger.info("database schema is current")
+            if options["upgrade_only"]:
+                return
         else:
             wait_for_schema("scheduler")
         stop = threading.Event()
