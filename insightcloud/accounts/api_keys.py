@@ -26,6 +26,15 @@ def create_api_key(user: User, name: str) -> tuple[ApiKey, str]:
     return ApiKey.objects.create(user=user, name=name, prefix=prefix, key_hash=_hash(plain)), plain
 
 
+def revoke_api_key(key: ApiKey) -> bool:
+    """Revoke once; returns whether this call revoked it."""
+    if key.revoked_at is not None:
+        return False
+    key.revoked_at = timezone.now()
+    key.save(update_fields=["revoked_at"])
+    return True
+
+
 def user_for_key(plain: str) -> User | None:
     parts = plain.split("_", 2)
     if len(parts) != 3 or parts[0] != "ic":

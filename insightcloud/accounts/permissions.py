@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from django.db.models import Q, QuerySet
 
-from insightcloud.accounts.models import AccessLevel, Role, User
+from insightcloud.accounts.models import AccessLevel, AuditEvent, Role, User
 from insightcloud.inventory.models import CloudAccount, Organization, Resource, ResourceGroup
 
 
@@ -86,3 +86,24 @@ def can_manage_resource(user: User, resource: Resource) -> bool:
         return False
     groups = _roles(user, manage=True).values("resource_groups")
     return resource.groups.filter(pk__in=groups).exists()
+
+
+def jobs_visible_to(user: User) -> QuerySet:
+    from scheduler.models import Job
+
+    if sees_whole_domain(user):
+        return Job.objects.all()
+    return Job.objects.filter(cloud__in=clouds_visible_to(user))
+
+
+def can_cancel_job(user: User, job) -> bool:  # noqa: ANN001
+    return is_domain_admin(user) or bool(job.cloud_id and can_manage_cloud(user, job.cloud))
+
+
+def audit_events_visible_to(user: User) -> QuerySet[AuditEvent]:
+    """Domain-wide users see every event, organization admins their organization's, others their own."""
+    if sees_whole_domain(user):
+        return AuditEvent.objects.all()
+    if user.access_level == AccessLevel.ORGANIZATION_ADMIN:
+        return AuditEvent.objects.filter(organization_id=user.organization_id)
+    return AuditEvent.objects.filter(actor=user)

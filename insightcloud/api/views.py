@@ -6,7 +6,6 @@ import json
 
 from django.core.exceptions import PermissionDenied
 from django.core.serializers.json import DjangoJSONEncoder
-from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import mixins, permissions, serializers, status, viewsets
@@ -15,13 +14,14 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from insightcloud.accounts import audit
-from insightcloud.accounts.api_keys import create_api_key
-from insightcloud.accounts.models import AccessLevel, ApiKey, AuditEvent
+from insightcloud.accounts.api_keys import create_api_key, revoke_api_key
+from insightcloud.accounts.models import ApiKey
 from insightcloud.accounts.permissions import (
-    can_manage_cloud,
+    audit_events_visible_to,
+    can_cancel_job,
     can_manage_resource,
     clouds_visible_to,
-    is_domain_admin,
+    jobs_visible_to,
     resources_visible_to,
     sees_whole_domain,
 )
@@ -30,7 +30,6 @@ from insightcloud.api.pagination import ResourceCursor
 from insightcloud.inventory import operations
 from insightcloud.inventory.filtersets import ResourceFilterSet
 from insightcloud.inventory.models import cloud_names
-from scheduler.models import Job
 
 
 class CloudViewSet(viewsets.ReadOnlyModelViewSet):
@@ -103,10 +102,7 @@ class JobViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = s.JobSerializer
 
     def get_queryset(self):  # noqa: ANN201
-        user = self.request.user
-        if sees_whole_domain(user):
-            return Job.objects.order_by("-enqueued_at")
-        return Job.objects.filter(cloud__in=clouds_visible_to(user)).order_by("-enqueued_at")
+        return jobs_visible_to(self.request.user).order_by("-enqueued_at")
 
     @extend_schema(request=None, responses=s.JobSerializer)
     @action(detail=True, methods=["post"])
@@ -115,7 +111,7 @@ class JobViewSet(viewsets.ReadOnlyModelViewSet):
         from scheduler.runner import cancel
 
         job = self.get_object()
-        if not (job.cloud_id and can_manage_cloud(request.user, job.cloud)) and not is_domain_admin(request.user):
+        if not can_cancel_job(request.user, job):
             raise PermissionDenied("you may view this job but not cancel it")
         outcome = cancel(job.pk, by=request.user.username)
         audit.record("job.cancel", request=request, target=job, outcome=outcome)
@@ -145,12 +141,7 @@ class AuditEventViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = s.AuditEventSerializer
 
     def get_queryset(self):  # noqa: ANN201
-        user = self.request.user
-        if sees_whole_domain(user):
-            return AuditEvent.objects.all()
-        if user.access_level == AccessLevel.ORGANIZATION_ADMIN:
-            return AuditEvent.objects.filter(organization_id=user.organization_id)
-        return AuditEvent.objects.filter(actor=user)
+        return audit_events_visible_to(self.request.user)
 
 
 class ApiKeyViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet):
@@ -178,8 +169,6 @@ class ApiKeyViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, viewsets.Gen
     @action(detail=True, methods=["post"])
     def revoke(self, request, pk=None):  # noqa: ANN001, ANN201
         key = self.get_object()
-        if key.revoked_at is None:
-            key.revoked_at = timezone.now()
-            key.save(update_fields=["revoked_at"])
+        if revoke_api_key(key):
             audit.record("api_key.revoke", request=request, target=key)
         return Response(s.ApiKeySerializer(key).data)

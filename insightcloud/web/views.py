@@ -22,11 +22,14 @@ from django_tables2.paginators import LazyPaginator
 from insightcloud.accounts import audit
 from insightcloud.accounts.models import AccessLevel, User
 from insightcloud.accounts.permissions import (
+    audit_events_visible_to,
+    can_cancel_job,
     can_manage_cloud,
     can_manage_resource,
     clouds_managed_by,
     clouds_visible_to,
     is_domain_admin,
+    jobs_visible_to,
     resources_visible_to,
     sees_whole_domain,
 )
@@ -238,30 +241,22 @@ def jobs(request):  # noqa: ANN001, ANN201
     if request.method == "POST" and request.POST.get("cancel"):
         from scheduler.runner import cancel
 
-        job = get_object_or_404(_visible_jobs(request.user), pk=request.POST["cancel"])
-        if not (job.cloud_id and can_manage_cloud(request.user, job.cloud)) and not is_domain_admin(request.user):
+        job = get_object_or_404(jobs_visible_to(request.user), pk=request.POST["cancel"])
+        if not can_cancel_job(request.user, job):
             raise PermissionDenied
         outcome = cancel(job.pk, by=request.user.username)
         audit.record("job.cancel", request=request, target=job, outcome=outcome)
         messages.success(request, f"Job {job.pk}: {outcome}.")
         return redirect("jobs")
-    recent = _visible_jobs(request.user).select_related("cloud").order_by("-enqueued_at")[:100]
+    recent = jobs_visible_to(request.user).select_related("cloud").order_by("-enqueued_at")[:100]
     context = {
         "jobs": recent,
         "report": queue_report() if sees_whole_domain(request.user) else None,
-        "failures": _visible_jobs(request.user).filter(status="failed").order_by("-finished_at")[:10],
+        "failures": jobs_visible_to(request.user).filter(status="failed").order_by("-finished_at")[:10],
         "can_cancel": is_domain_admin(request.user) or clouds_managed_by(request.user).exists(),
     }
     template = "web/jobs_live.html" if request.headers.get("HX-Request") else "web/jobs.html"
     return render(request, template, context)
-
-
-def _visible_jobs(user):  # noqa: ANN001, ANN202
-    from scheduler.models import Job
-
-    if sees_whole_domain(user):
-        return Job.objects.all()
-    return Job.objects.filter(cloud__in=clouds_visible_to(user))
 
 
 def system(request):  # noqa: ANN001, ANN201
@@ -283,15 +278,7 @@ def system(request):  # noqa: ANN001, ANN201
 
 def audit_log(request):  # noqa: ANN001, ANN201
     """Who did what: domain admins see all, organization admins their organization, others themselves."""
-    from insightcloud.accounts.models import AuditEvent
-    from insightcloud.accounts.permissions import sees_whole_domain
-
-    events = AuditEvent.objects.all()
-    if not sees_whole_domain(request.user):
-        if request.user.access_level == AccessLevel.ORGANIZATION_ADMIN:
-            events = events.filter(organization_id=request.user.organization_id)
-        else:
-            events = events.filter(actor=request.user)
+    events = audit_events_visible_to(request.user)
     if action := request.GET.get("action"):
         events = events.filter(action__startswith=action)
     if request.GET.get("export") == "csv":
@@ -316,18 +303,15 @@ def audit_log(request):  # noqa: ANN001, ANN201
 
 def api_keys(request):  # noqa: ANN001, ANN201
     """Your API keys: make one (shown once), see when each was last used, revoke."""
-    from django.utils import timezone
 
-    from insightcloud.accounts.api_keys import create_api_key
+    from insightcloud.accounts.api_keys import create_api_key, revoke_api_key
     from insightcloud.accounts.models import ApiKey
 
     new_key = None
     if request.method == "POST":
         if request.POST.get("revoke"):
             key = get_object_or_404(ApiKey, pk=request.POST["revoke"], user=request.user)
-            if key.revoked_at is None:
-                key.revoked_at = timezone.now()
-                key.save(update_fields=["revoked_at"])
+            if revoke_api_key(key):
                 audit.record("api_key.revoke", request=request, target=key)
         elif name := request.POST.get("name", "").strip():
             key, new_key = create_api_key(request.user, name[:100])
