@@ -1,7 +1,7 @@
 from django.contrib.auth.views import LogoutView
 from django.urls import include, path
 
-from insightcloud.web import compliance_views, views
+from insightcloud.web import compliance_views, insight_editor, views
 from insightcloud.web.status import status
 
 urlpatterns = [
@@ -20,8 +20,16 @@ urlpatterns = [
     path("resources/<int:pk>/action", views.resource_action, name="resource-action"),
     path("resources/<int:pk>/exempt", compliance_views.exempt_finding, name="exempt-finding"),
     path("insights/", compliance_views.insight_list, name="insights"),
+    path("insights/custom/new", insight_editor.insight_new, name="insight-new"),
+    path("insights/custom/validate", insight_editor.insight_validate, name="insight-validate"),
+    path("insights/custom/filter-row", insight_editor.insight_filter_row, name="insight-filter-row"),
     path("insights/<str:insight_id>", compliance_views.insight_detail, name="insight-detail"),
+    path("insights/<str:insight_id>/edit", insight_editor.insight_edit, name="insight-edit"),
+    path("insights/<str:insight_id>/delete", insight_editor.insight_delete, name="insight-delete"),
     path("compliance/", compliance_views.compliance_overview, name="compliance"),
+    path("compliance/packs/new", insight_editor.pack_new, name="pack-new"),
+    path("compliance/<str:pack_id>/edit", insight_editor.pack_edit, name="pack-edit"),
+    path("compliance/<str:pack_id>/delete", insight_editor.pack_delete, name="pack-delete"),
     path("compliance/<str:pack_id>", compliance_views.pack_detail, name="pack-detail"),
     path("exemptions/", compliance_views.exemption_list, name="exemptions"),
     path("jobs/", views.jobs, name="jobs"),

@@ -5,18 +5,23 @@ from __future__ import annotations
 
 import csv
 import json
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count
+from django.db.models import Count, Q, Sum
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from insightcloud.accounts import audit
-from insightcloud.accounts.permissions import can_manage_resource, clouds_visible_to, resources_visible_to
+from insightcloud.accounts.permissions import (
+    can_edit_insights,
+    can_manage_resource,
+    clouds_visible_to,
+    resources_visible_to,
+)
 
 
 def _catalog(user):  # noqa: ANN001, ANN202
@@ -38,8 +43,34 @@ def insight_list(request):  # noqa: ANN001, ANN201
     severity = request.GET.get("severity")
     if severity:
         rows = [i for i in rows if i.severity == severity]
-    context = {"insights": [(i, failing.get(i.id, 0)) for i in rows], "severity": severity}
+    if request.GET.get("source") in ("custom", "builtin"):
+        rows = [i for i in rows if (i.source == "custom") == (request.GET["source"] == "custom")]
+    context = {
+        "insights": [(i, failing.get(i.id, 0)) for i in rows],
+        "severity": severity,
+        "source": request.GET.get("source", ""),
+        "can_edit": can_edit_insights(request.user),
+    }
     return render(request, "web/insights.html", context)
+
+
+TREND_DAYS = 90
+
+
+def failing_trend(user, insight_id: str) -> list[dict]:  # noqa: ANN001
+    """Failing and exempted resources per day over the clouds the user sees (the evaluation's history)."""
+    from compliance.models import DailyCount, HistoryScope
+
+    since = timezone.localdate() - timedelta(days=TREND_DAYS)
+    days = (
+        DailyCount.objects.filter(
+            scope=HistoryScope.INSIGHT, scope_id=insight_id, date__gte=since, cloud__in=clouds_visible_to(user)
+        )
+        .values("date")
+        .annotate(failed=Sum("failed"), exempted=Sum("exempted"))
+        .order_by("date")
+    )
+    return [{"date": day["date"].isoformat(), "failed": day["failed"], "exempted": day["exempted"]} for day in days]
 
 
 def insight_detail(request, insight_id: str):  # noqa: ANN001, ANN201
@@ -47,13 +78,25 @@ def insight_detail(request, insight_id: str):  # noqa: ANN001, ANN201
     if insight is None:
         raise Http404("no such insight")
     findings = _open_findings(request.user).filter(insight_id=insight_id).select_related("resource", "cloud")
-    if cloud := request.GET.get("cloud"):
-        findings = findings.filter(cloud_id=cloud)
+    filters = {name: request.GET.get(name, "").strip() for name in ("cloud", "region", "q", "exempted")}
+    if filters["cloud"].isdigit():
+        findings = findings.filter(cloud_id=filters["cloud"])
+    if filters["region"]:
+        findings = findings.filter(resource__region=filters["region"])
+    if filters["q"]:
+        findings = findings.filter(Q(resource__name__icontains=filters["q"]) | Q(resource__native_id__icontains=filters["q"]))
+    if filters["exempted"] in ("yes", "no"):
+        exempted = findings.exempted()
+        findings = exempted if filters["exempted"] == "yes" else findings.exclude(pk__in=exempted.values("pk"))
     context = {
         "insight": insight,
         "definition": json.dumps(insight.definition(), indent=2, sort_keys=True, default=str),
         "findings": findings.order_by("-first_seen")[:500],
         "failing_count": findings.count(),
+        "filters": filters,
+        "clouds": clouds_visible_to(request.user).order_by("name"),
+        "trend": failing_trend(request.user, insight_id),
+        "can_edit": can_edit_insights(request.user),
     }
     return render(request, "web/insight_detail.html", context)
 
@@ -67,10 +110,17 @@ def compliance_overview(request):  # noqa: ANN001, ANN201
     cards = {(c.pack_id, c.cloud_id): c for c in Scorecard.objects.filter(cloud__in=clouds)}
     rows = []
     for pack in sorted(packs.values(), key=lambda p: p.name):
-        cells = [cards.get((pack.id, cloud.pk)) for cloud in clouds]
-        if any(cells) or not clouds:
+        # A custom pack is its organization's: another organization's pack of the same id is another pack.
+        cells = [
+            cards.get((pack.id, cloud.pk))
+            if pack.source != "custom" or cloud.organization_id == request.user.organization_id
+            else None
+            for cloud in clouds
+        ]
+        if any(cells) or not clouds or pack.source == "custom":  # a new custom pack shows before its first scorecard
             rows.append({"pack": pack, "coverage": pack.coverage(), "cells": cells})
-    return render(request, "web/compliance.html", {"rows": rows, "clouds": clouds})
+    context = {"rows": rows, "clouds": clouds, "can_edit": can_edit_insights(request.user)}
+    return render(request, "web/compliance.html", context)
 
 
 def pack_detail(request, pack_id: str):  # noqa: ANN001, ANN201
@@ -80,9 +130,10 @@ def pack_detail(request, pack_id: str):  # noqa: ANN001, ANN201
     pack = packs_for(request.user.organization_id).get(pack_id)
     if pack is None:
         raise Http404("no such pack")
-    cards = list(
-        Scorecard.objects.filter(pack_id=pack_id, cloud__in=clouds_visible_to(request.user)).select_related("cloud")
-    )
+    cards = Scorecard.objects.filter(pack_id=pack_id, cloud__in=clouds_visible_to(request.user))
+    if pack.source == "custom":
+        cards = cards.filter(cloud__organization_id=request.user.organization_id)
+    cards = list(cards.select_related("cloud"))
     controls = [
         {"control": control, "cells": [card.controls.get(control.id, {}) for card in cards]}
         for control in pack.controls
@@ -107,6 +158,7 @@ def pack_detail(request, pack_id: str):  # noqa: ANN001, ANN201
                 )
         return response
     context = {"pack": pack, "coverage": pack.coverage(), "cards": cards, "controls": controls}
+    context["can_edit"] = pack.source == "custom" and can_edit_insights(request.user)
     template = "web/pack_report.html" if request.GET.get("format") == "html" else "web/pack_detail.html"
     return render(request, template, context)
 
