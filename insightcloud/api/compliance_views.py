@@ -114,11 +114,14 @@ class InsightViewSet(_CatalogViewSet):
         page = self.paginate_queryset(items)
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
-    def retrieve(self, request, id: str):  # noqa: A002, ANN001, ANN201
-        items = self._items(id)
+    def get_object(self) -> tuple:
+        items = self._items(self.kwargs["id"])
         if not items:
             raise Http404
-        return Response(self.get_serializer(items[0]).data)
+        return items[0]
+
+    def retrieve(self, request, id: str):  # noqa: A002, ANN001, ANN201
+        return Response(self.get_serializer(self.get_object()).data)
 
     @extend_schema(responses={201: InsightSerializer})
     def create(self, request):  # noqa: ANN001, ANN201
@@ -180,6 +183,9 @@ class PackViewSet(_CatalogViewSet):
             if item[0].id == pack_id:
                 return item
         raise Http404
+
+    def get_object(self) -> tuple:
+        return self._item(self.kwargs["id"])
 
     def _custom(self, pack_id: str):  # noqa: ANN202
         row = custom_packs_visible_to(self.request.user).filter(pack_id=pack_id).first()
