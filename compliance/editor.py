@@ -139,6 +139,19 @@ class Preview:
     truncated: bool  # True when more candidate resources exist than were scanned
 
 
+def matching_part(definition: Any) -> Insight | None:
+    """The insight made of what decides matches (types, clouds, filters) when those are valid, whatever
+    the rest: an editor previews the resources before the insight has a name."""
+    if not isinstance(definition, dict):
+        return None
+    placeholder = {"id": "preview", "name": "preview", "description": "-", "remediation": "-", "severity": "info"}
+    probe = {key: definition.get(key) for key in ("resource_types", "clouds", "filters")}
+    try:
+        return parse_insight({**placeholder, **probe}, source="custom")
+    except DefinitionError:
+        return None
+
+
 def preview(insight: Insight, resources: QuerySet, *, limit: int = 20, scan_limit: int = PREVIEW_SCAN_LIMIT) -> Preview:
     """Which of ``resources`` (the user's visible inventory) the insight would flag, computed as the
     evaluation does: the same compiled predicate over the normalized properties."""
@@ -161,7 +174,9 @@ def preview(insight: Insight, resources: QuerySet, *, limit: int = 20, scan_limi
             break
         last_pk = page[-1][0]
         for pk, text, account_id in page:
-            context = contexts.get(account_id) or contexts.setdefault(account_id, Context(account_id=account_id, now=now))
+            context = contexts.get(account_id)
+            if context is None:
+                context = contexts[account_id] = Context(account_id=account_id, now=now)
             try:
                 failing = bool(insight.predicate(json.loads(text) if text else {}, context))
             except Exception:  # noqa: BLE001 - malformed properties: undecidable, not a match (as in evaluation)
@@ -207,7 +222,9 @@ def validate_pack(definition: Any, organization_id: int, current: CustomPack | N
     return pack
 
 
-def save_custom_pack(user: Any, definition: Any, *, current: CustomPack | None = None, request: Any = None) -> CustomPack:
+def save_custom_pack(
+    user: Any, definition: Any, *, current: CustomPack | None = None, request: Any = None
+) -> CustomPack:
     validate_pack(definition, user.organization_id, current)
     with transaction.atomic():
         row = current or CustomPack(organization_id=user.organization_id, created_by=user.username)

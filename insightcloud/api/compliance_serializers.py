@@ -36,7 +36,9 @@ class InsightSerializer(serializers.Serializer):
     references = serializers.ListField(child=serializers.CharField(), required=False)
     controls = serializers.ListField(child=serializers.CharField(), required=False)
     tests = serializers.DictField(required=False)
-    enabled = serializers.BooleanField(required=False, help_text="custom insights only; disabled ones are not evaluated")
+    enabled = serializers.BooleanField(
+        required=False, help_text="custom insights only; disabled ones are not evaluated"
+    )
     source = serializers.CharField(read_only=True, help_text="'custom' or 'builtin:<file>'")
     hash = serializers.CharField(read_only=True)
     editable = serializers.BooleanField(read_only=True)
@@ -136,4 +138,15 @@ class ScorecardSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Scorecard
-        fields = ["id", "cloud", "cloud_name", "pack_id", "computed_at", "score", "passed", "failed", "exempted", "controls"]
+        fields = [
+            "id",
+            "cloud",
+            "cloud_name",
+            "pack_id",
+            "computed_at",
+            "score",
+            "passed",
+            "failed",
+            "exempted",
+            "controls",
+        ]

@@ -84,7 +84,9 @@ def insight_detail(request, insight_id: str):  # noqa: ANN001, ANN201
     if filters["region"]:
         findings = findings.filter(resource__region=filters["region"])
     if filters["q"]:
-        findings = findings.filter(Q(resource__name__icontains=filters["q"]) | Q(resource__native_id__icontains=filters["q"]))
+        findings = findings.filter(
+            Q(resource__name__icontains=filters["q"]) | Q(resource__native_id__icontains=filters["q"])
+        )
     if filters["exempted"] in ("yes", "no"):
         exempted = findings.exempted()
         findings = exempted if filters["exempted"] == "yes" else findings.exclude(pk__in=exempted.values("pk"))

@@ -107,9 +107,10 @@ def insight_validate(request):  # noqa: ANN001, ANN201
     form = builder.form_from_post(request.POST)
     current = custom_insights_visible_to(request.user).filter(insight_id=request.POST.get("current", "")).first()
     insight, errors = _check(request.user, form, current)
+    matching = insight or (None if form.input_errors else editor.matching_part(form.definition))
     preview = None
-    if not errors:
-        preview = editor.preview(insight, resources_visible_to(request.user), limit=PREVIEW_ROWS)
+    if matching is not None:
+        preview = editor.preview(matching, resources_visible_to(request.user), limit=PREVIEW_ROWS)
     context = {
         "form": form,
         "errors": errors,

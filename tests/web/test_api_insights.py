@@ -60,7 +60,9 @@ def test_custom_insights_are_created_read_updated_and_deleted_and_each_change_is
     updated = client.patch("/api/v1/insights/bucket-world-readable/", {"severity": "critical"}, format="json")
     assert updated.status_code == 200 and updated.json()["severity"] == "critical"
     assert updated.json()["name"] == "Bucket readable by anyone"  # a PATCH keeps the rest
-    renamed = client.put("/api/v1/insights/bucket-world-readable/", {**PUBLIC_BUCKETS, "id": "public-bucket"}, format="json")
+    renamed = client.put(
+        "/api/v1/insights/bucket-world-readable/", {**PUBLIC_BUCKETS, "id": "public-bucket"}, format="json"
+    )
     assert renamed.status_code == 200 and CustomInsight.objects.get().insight_id == "public-bucket"
     refused = client.patch("/api/v1/insights/public-bucket/", {"filters": []}, format="json")
     assert refused.status_code == 400 and refused.json()["fields"] == {"filters": ["must list at least 1 item(s)"]}
@@ -88,7 +90,9 @@ def test_builtins_are_read_only_and_other_organizations_custom_insights_do_not_e
     admin = api(users["org_admin"])
     assert admin.get("/api/v1/insights/storage-container-public/").json()["editable"] is False
     assert admin.delete("/api/v1/insights/storage-container-public/").status_code == 403
-    assert admin.patch("/api/v1/insights/storage-container-public/", {"severity": "low"}, format="json").status_code == 403
+    assert (
+        admin.patch("/api/v1/insights/storage-container-public/", {"severity": "low"}, format="json").status_code == 403
+    )
     clash = admin.post("/api/v1/insights/", {**PUBLIC_BUCKETS, "id": "storage-container-public"}, format="json")
     assert clash.status_code == 400 and "built-in" in clash.json()["fields"]["id"][0]
 
@@ -134,5 +138,7 @@ def test_custom_packs_validate_their_insights_and_have_scorecards(users, estate)
     assert api(users["outsider"]).get("/api/v1/packs/acme-baseline/").status_code == 404
     assert api(users["outsider"]).get("/api/v1/scorecards/", {"pack_id": "acme-baseline"}).json()["count"] == 0
     builtin = client.get("/api/v1/packs/").json()["results"][0]
-    assert builtin["source"].startswith("builtin:") and client.delete(f"/api/v1/packs/{builtin['id']}/").status_code == 403
+    assert (
+        builtin["source"].startswith("builtin:") and client.delete(f"/api/v1/packs/{builtin['id']}/").status_code == 403
+    )
     assert client.delete("/api/v1/packs/acme-baseline/").status_code == 204

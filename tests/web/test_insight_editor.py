@@ -78,6 +78,13 @@ def test_the_preview_shows_matching_resources_of_the_users_own_inventory(users, 
     assert not CustomInsight.objects.exists()  # validating saves nothing
 
 
+def test_the_preview_comes_before_the_insight_is_named(users, versioning):
+    unnamed = unversioned_buckets_form(id="", name="", description="", remediation="")
+    answer = gui(users["org_admin"]).post("/insights/custom/validate", unnamed).content.decode()
+    assert "Not valid yet: 4 fields to fix." in answer
+    assert "<strong>1</strong> of 2 resources" in answer and "acme-prod-logs" in answer
+
+
 def test_a_bad_definition_is_refused_on_save_and_nothing_is_saved(users, versioning):
     response = gui(users["org_admin"]).post("/insights/custom/new", unversioned_buckets_form(**{"filters-3-key": ""}))
     assert response.status_code == 400
@@ -116,7 +123,9 @@ def test_editing_a_custom_insight_changes_its_findings_and_deleting_resolves_the
     assert 'name="filters-0-key"' in page and 'value="versioning_enabled"' in page
 
     edited = unversioned_buckets_form(**{"filters-3-value": "true", "severity": "high"})
-    assert admin.post("/insights/bucket-unversioned/edit", {**edited, "current": "bucket-unversioned"}).status_code == 302
+    assert (
+        admin.post("/insights/bucket-unversioned/edit", {**edited, "current": "bucket-unversioned"}).status_code == 302
+    )
     assert CustomInsight.objects.get().definition["severity"] == "high"
     evaluate_cloud(versioning["prod"])
     evaluate_cloud(versioning["dev"])
@@ -167,7 +176,11 @@ def test_a_custom_pack_lists_insights_shows_on_the_compliance_page_and_protects_
     body = bad.content.decode()
     assert 'id="err-id"' in body and "must list at least 1 item" in body
 
-    pack = {"id": "acme-baseline", "name": "Acme baseline", "insights": ["bucket-unversioned", "storage-container-public"]}
+    pack = {
+        "id": "acme-baseline",
+        "name": "Acme baseline",
+        "insights": ["bucket-unversioned", "storage-container-public"],
+    }
     assert admin.post("/compliance/packs/new", pack).status_code == 302
     assert AuditEvent.objects.filter(action="pack.create", target="acme-baseline").exists()
     assert "Acme baseline" in admin.get("/compliance/").content.decode()
@@ -179,7 +192,10 @@ def test_a_custom_pack_lists_insights_shows_on_the_compliance_page_and_protects_
 
     refused = admin.post("/insights/bucket-unversioned/delete")
     assert refused.status_code == 302 and CustomInsight.objects.exists()  # the pack still lists it
-    assert admin.post("/compliance/acme-baseline/edit", {**pack, "insights": ["storage-container-public"]}).status_code == 302
+    assert (
+        admin.post("/compliance/acme-baseline/edit", {**pack, "insights": ["storage-container-public"]}).status_code
+        == 302
+    )
     admin.post("/insights/bucket-unversioned/delete")
     assert not CustomInsight.objects.exists()
 
