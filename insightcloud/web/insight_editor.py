@@ -181,6 +181,9 @@ def _save_pack_or_show(request, current) -> HttpResponse:  # noqa: ANN001
             "name": pack.name if pack else "",
             "description": pack.description if pack else "",
             "insights": sorted(pack.insight_ids()) if pack else [],
+            # A pack made through the API may group insights under its own controls: say that saving here
+            # turns it into one control per insight.
+            "reshaped": bool(pack) and any(c.insights != (c.id,) for c in pack.controls),
         }
         return _pack_page(request, values, current)
     values = {name: request.POST.get(name, "").strip() for name in ("id", "name", "description")}

@@ -215,3 +215,15 @@ def test_the_preview_counts_every_match_but_lists_the_first_ones(users, versioni
     answer = gui(users["admin"]).post("/insights/custom/validate", unversioned_buckets_form()).content.decode()
     assert "<strong>27</strong> of 28 resources" in answer  # the admin sees every organization
     assert answer.count("/resources/") == 20 and "Showing the first 20." in answer
+
+
+def test_editing_a_pack_with_its_own_controls_warns_they_become_one_per_insight(users, organization):
+    definition = {
+        "id": "grouped",
+        "name": "Grouped",
+        "controls": [{"id": "C1", "title": "Storage", "insights": ["storage-container-public"]}],
+    }
+    CustomPack.objects.create(organization=organization, definition=definition)
+    page = gui(users["org_admin"]).get("/compliance/grouped/edit").content.decode()
+    assert 'id="reshape-warning"' in page and 'value="storage-container-public" checked' in page
+    assert gui(users["outsider"]).get("/compliance/grouped/edit").status_code == 404
