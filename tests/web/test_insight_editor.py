@@ -227,3 +227,20 @@ def test_editing_a_pack_with_its_own_controls_warns_they_become_one_per_insight(
     page = gui(users["org_admin"]).get("/compliance/grouped/edit").content.decode()
     assert 'id="reshape-warning"' in page and 'value="storage-container-public" checked' in page
     assert gui(users["outsider"]).get("/compliance/grouped/edit").status_code == 404
+
+
+def test_a_preview_cut_short_says_so(versioning):
+    from compliance.editor import matching_part, preview
+    from insightcloud.inventory.models import Resource
+
+    insight = matching_part(
+        {
+            "resource_types": ["storage_container"],
+            "clouds": ["aws"],
+            "filters": [{"key": "versioning_enabled", "op": "eq", "value": False}],
+        }
+    )
+    cut = preview(insight, Resource.objects.all(), scan_limit=2)
+    assert (cut.scanned, cut.truncated) == (2, True)
+    whole = preview(insight, Resource.objects.all())
+    assert (whole.total, whole.scanned, whole.truncated) == (2, 3, False)
