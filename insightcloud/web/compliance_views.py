@@ -20,6 +20,7 @@ from insightcloud.accounts.permissions import (
     can_edit_insights,
     can_manage_resource,
     clouds_visible_to,
+    custom_insights_visible_to,
     resources_visible_to,
 )
 
@@ -50,6 +51,7 @@ def insight_list(request):  # noqa: ANN001, ANN201
         "severity": severity,
         "source": request.GET.get("source", ""),
         "can_edit": can_edit_insights(request.user),
+        "disabled": custom_insights_visible_to(request.user).filter(enabled=False).order_by("insight_id"),
     }
     return render(request, "web/insights.html", context)
 

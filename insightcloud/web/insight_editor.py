@@ -40,11 +40,16 @@ def _editor_page(request, form: builder.BuilderForm, current=None, errors=None):
         "form": form,
         "errors": errors or {},
         "current": current,
+        "enabled": current.enabled if current is not None and request.method != "POST" else _posted_enabled(request),
         "next_index": max((row.index for row in form.rows), default=-1) + 1,
         "property_keys": builder.property_keys(form.values["resource_types"]),
         **builder.choices(),
     }
     return render(request, "web/insight_edit.html", context, status=400 if errors else 200)
+
+
+def _posted_enabled(request) -> bool:  # noqa: ANN001
+    return request.method != "POST" or request.POST.get("enabled") == "on"
 
 
 def _copy_of_builtin(request) -> dict:  # noqa: ANN001
@@ -80,10 +85,16 @@ def _save_or_show(request, current, initial: dict):  # noqa: ANN001, ANN202
     insight, errors = _check(request.user, form, current)
     if errors:
         return _editor_page(request, form, current, errors)
+    enabled = request.POST.get("enabled") == "on"
     try:
-        row = editor.save_custom_insight(request.user, form.definition, current=current, request=request)
+        row = editor.save_custom_insight(
+            request.user, form.definition, current=current, enabled=enabled, request=request
+        )
     except editor.ValidationFailed as exc:  # e.g. the same id saved meanwhile by someone else
         return _editor_page(request, form, current, form.errors_for_fields(exc.errors))
+    if not row.enabled:
+        messages.success(request, f"Saved {row.insight_id}, disabled: it is not evaluated.")
+        return redirect("insights")
     messages.success(request, f"Saved {row.insight_id}; its findings appear after the evaluation now queued.")
     return redirect("insight-detail", insight_id=row.insight_id)
 

@@ -36,6 +36,7 @@ def unversioned_buckets_form(**overrides) -> dict:
         "filters-3-op": "eq",
         "filters-3-value": "false",
         "filters-3-match": "any",
+        "enabled": "on",
     }
     form.update(overrides)
     return form
@@ -138,6 +139,18 @@ def test_editing_a_custom_insight_changes_its_findings_and_deleting_resolves_the
     assert AuditEvent.objects.filter(action="insight.delete", target="bucket-unversioned").exists()
     evaluate_cloud(versioning["dev"])
     assert not Finding.objects.filter(insight_id="bucket-unversioned", status=FindingStatus.OPEN).exists()
+
+
+def test_a_disabled_custom_insight_is_listed_apart_and_not_evaluated(users, versioning):
+    admin = gui(users["org_admin"])
+    form = unversioned_buckets_form()
+    del form["enabled"]
+    assert admin.post("/insights/custom/new", form)["Location"] == "/insights/"
+    assert CustomInsight.objects.get().enabled is False
+    assert 'id="disabled-insights"' in admin.get("/insights/").content.decode()
+    evaluate_cloud(versioning["prod"])
+    assert not Finding.objects.filter(insight_id="bucket-unversioned").exists()
+    assert 'name="enabled" id="enabled">' in admin.get("/insights/bucket-unversioned/edit").content.decode()
 
 
 def test_builtin_insights_are_read_only_but_can_be_copied(users, versioning):
