@@ -107,8 +107,11 @@ def blank_row(index: int, kind: str = PROPERTY_CHECK) -> FilterRow:
 
 
 def _shown(value: Any) -> str:
-    """A value as the user would type it back: text as is, anything else as JSON."""
-    return value if isinstance(value, str) else json.dumps(value)
+    """A value as the user would type it back: text as is, unless it would read back as something else
+    (the text "22" is shown quoted, else saving would turn it into the number 22); anything else as JSON."""
+    if isinstance(value, str) and _typed_value(value) == value:
+        return value
+    return json.dumps(value)
 
 
 def rows_from_filters(filters: list) -> list[FilterRow]:

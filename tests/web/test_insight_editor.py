@@ -153,6 +153,14 @@ def test_a_disabled_custom_insight_is_listed_apart_and_not_evaluated(users, vers
     assert 'name="enabled" id="enabled">' in admin.get("/insights/bucket-unversioned/edit").content.decode()
 
 
+def test_editing_keeps_the_type_of_each_value(users, versioning):
+    admin = gui(users["org_admin"])
+    admin.post("/insights/custom/new", unversioned_buckets_form(**{"filters-3-value": '"22"'}))
+    assert CustomInsight.objects.get().definition["filters"][0]["value"] == "22"  # text, not a number
+    page = admin.get("/insights/bucket-unversioned/edit").content.decode()
+    assert 'name="filters-0-value" value="&quot;22&quot;"' in page
+
+
 def test_builtin_insights_are_read_only_but_can_be_copied(users, versioning):
     admin = gui(users["org_admin"])
     assert admin.get("/insights/storage-container-public/edit").status_code == 404
