@@ -38,7 +38,12 @@ def create_user(actor: User, fields: dict[str, Any], password: str | None, reque
         user.save()
         shown = {name: _shown(getattr(user, name)) for name in USER_FIELDS if name != "username"}
         audit.record(
-            "user.create", actor=actor, request=request, target=user.username, organization=user.organization, **shown
+            "user.create",
+            actor=actor,
+            request=request,
+            target=user.username,
+            organization=user.organization,
+            fields=shown,
         )
     return user
 
@@ -100,7 +105,7 @@ def save_role(actor: User, role: Role | None, fields: dict[str, Any], request: A
         after = {name: _shown(getattr(role, name)) for name in ROLE_FIELDS + ROLE_MEMBERS}
         if created:
             audit.record(
-                "role.create", actor=actor, request=request, target=role, organization=role.organization, **after
+                "role.create", actor=actor, request=request, target=role, organization=role.organization, fields=after
             )
         elif changes := {name: [before[name], after[name]] for name in after if before[name] != after[name]}:
             audit.record(

@@ -58,7 +58,8 @@ class RoleViewSet(viewsets.ModelViewSet):
     def get_queryset(self):  # noqa: ANN201
         reading = self.request.method in permissions.SAFE_METHODS
         queryset = (roles_visible_to if reading else roles_administered_by)(self.request.user)
-        return queryset.select_related("organization").prefetch_related("clouds", "resource_groups", "users")
+        queryset = queryset.select_related("organization").prefetch_related("clouds", "resource_groups", "users")
+        return queryset.order_by("organization__name", "name")
 
     def perform_destroy(self, instance) -> None:  # noqa: ANN001
         administration.delete_role(self.request.user, instance, self.request)

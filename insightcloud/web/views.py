@@ -39,7 +39,7 @@ from insightcloud.inventory import operations
 from insightcloud.inventory.filtersets import ResourceFilterSet
 from insightcloud.inventory.models import Organization, cloud_names
 from insightcloud.inventory.tables import DEFAULT_COLUMNS, ResourceTable
-from insightcloud.web.forms import FirstAdminForm, LoginForm
+from insightcloud.web.forms import EnqueueForm, FirstAdminForm, LoginForm
 from insightcloud.web.status import broker_state, database_state, processes_state
 
 EXPORT_FIELDS = ("native_id", "name", "resource_type", "native_type", "provider", "region", "first_seen", "last_seen")
@@ -225,12 +225,28 @@ def jobs(request):  # noqa: ANN001, ANN201
         audit.record("job.cancel", request=request, target=job, outcome=outcome)
         messages.success(request, f"Job {job.pk}: {outcome}.")
         return redirect("jobs")
+    enqueue_form = EnqueueForm(actor=request.user)
+    if request.method == "POST" and request.POST.get("enqueue"):
+        enqueue_form = EnqueueForm(request.POST, actor=request.user)
+        if enqueue_form.is_valid():
+            data = enqueue_form.cleaned_data
+            try:
+                job, created = operations.enqueue_now(
+                    request.user, data["kind"], data["cloud"], request, full=data["full"]
+                )
+            except PermissionDenied as exc:  # a paused cloud
+                messages.error(request, str(exc))
+            else:
+                state = "enqueued" if created else "already queued"
+                messages.success(request, f"{job.kind} of {data['cloud'].name}: job {job.pk} {state} (p0).")
+                return redirect("jobs")
     recent = jobs_visible_to(request.user).select_related("cloud").order_by("-enqueued_at")[:100]
     context = {
         "jobs": recent,
         "report": queue_report() if sees_whole_domain(request.user) else None,
         "failures": jobs_visible_to(request.user).filter(status="failed").order_by("-finished_at")[:10],
         "can_cancel": is_domain_admin(request.user) or clouds_managed_by(request.user).exists(),
+        "enqueue_form": enqueue_form if enqueue_form.fields["kind"].choices else None,
     }
     template = "web/jobs_live.html" if request.headers.get("HX-Request") else "web/jobs.html"
     return render(request, template, context)
