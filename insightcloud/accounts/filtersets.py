@@ -42,5 +42,6 @@ def export_events(request, events, fmt: str):  # noqa: ANN001, ANN201
     from insightcloud.exports import streaming_export
 
     filters = {key: value for key, value in request.GET.items() if key != "export"}
-    audit.record("audit.export", request=request, format=fmt, filters=filters)
-    return streaming_export(export_rows(events), EXPORT_COLUMNS, fmt, "audit")
+    recorded = audit.record("audit.export", request=request, format=fmt, filters=filters)
+    # The rows are read after this event is written; the export shows what was there when asked.
+    return streaming_export(export_rows(events.filter(pk__lt=recorded.pk)), EXPORT_COLUMNS, fmt, "audit")
