@@ -17,6 +17,7 @@ from insightcloud.accounts.permissions import (
     organizations_administered_by,
     role_member_problems,
     user_change_problems,
+    users_administered_by,
 )
 from insightcloud.inventory.models import CloudAccount, Organization, ResourceGroup
 
@@ -121,7 +122,8 @@ class RoleSerializer(serializers.ModelSerializer):
             fields["resource_groups"].child_relation.queryset = ResourceGroup.objects.filter(
                 organization__in=organizations
             )
-            fields["users"].child_relation.queryset = User.objects.filter(organization__in=organizations)
+            members = users_administered_by(request.user).filter(organization__in=organizations)
+            fields["users"].child_relation.queryset = members
         return fields
 
     def validate(self, attrs: dict) -> dict:

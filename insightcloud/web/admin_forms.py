@@ -13,6 +13,7 @@ from insightcloud.accounts.permissions import (
     organizations_administered_by,
     role_member_problems,
     user_change_problems,
+    users_administered_by,
 )
 from insightcloud.inventory.models import CloudAccount, ResourceGroup
 
@@ -87,7 +88,8 @@ class RoleForm(forms.ModelForm):
         self.fields["organization"].queryset = organizations
         self.fields["clouds"].queryset = CloudAccount.objects.filter(organization__in=organizations).order_by("name")
         self.fields["resource_groups"].queryset = ResourceGroup.objects.filter(organization__in=organizations)
-        self.fields["users"].queryset = User.objects.filter(organization__in=organizations).order_by("username")
+        members = users_administered_by(actor).filter(organization__in=organizations)
+        self.fields["users"].queryset = members.order_by("username")
 
     def clean(self) -> dict:
         data = super().clean()
