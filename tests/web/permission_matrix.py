@@ -135,5 +135,5 @@ def suggested_row(method: str, path: str) -> str:
         expect = "CHANGE_OBJECT"
     else:
         expect = "E(domain_admin=201, owner=201, outsider=400, viewer=403)"
-    body = ", body={...}" if method in ("POST", "PUT", "PATCH") else ""
+    body = ", body={}" if method in ("POST", "PUT", "PATCH") else ""
     return f'    Row("{method}", "{path}", {expect}{pk}{body}),'

@@ -35,8 +35,9 @@ def test_every_api_endpoint_has_a_matrix_row():
     missing = sorted(api_endpoints() - {row.key for row in MATRIX}, key=lambda key: (key[1], key[0]))
     assert not missing, (
         f"{len(missing)} API endpoint(s) have no row in the permission matrix. Add to MATRIX in {MATRIX_FILE} "
-        "(statuses are the usual ones for the shape; fix any the endpoint's rules say otherwise):\n"
-        + "\n".join(suggested_row(method, path) for method, path in missing)
+        "(statuses are the usual ones for the shape; fix any the endpoint's rules say otherwise, give a write "
+        "the body the owner would send, and for a new pk name add an Acme object to the `objects` fixture "
+        f"of {__name__.replace('.', '/')}.py):\n" + "\n".join(suggested_row(method, path) for method, path in missing)
     )
 
 
@@ -95,6 +96,7 @@ def call(user, method: str, path: str, body):  # noqa: ANN001, ANN201
 @pytest.mark.django_db
 @pytest.mark.parametrize("row", MATRIX, ids=[f"{row.method} {row.path}" for row in MATRIX])
 def test_each_persona_gets_the_status_the_matrix_says(row, objects, personas):
+    assert not row.pk or row.pk in objects, f"add an Acme object named {row.pk!r} to the objects fixture"
     path = row.path.replace("{pk}", str(objects[row.pk].pk)) if row.pk else row.path
     body = row.body(objects) if callable(row.body) else row.body
     answers = {}
