@@ -10,12 +10,20 @@ from insightcloud.accounts.administration import USER_FIELDS
 from insightcloud.accounts.models import AccessLevel, Role, User
 from insightcloud.accounts.permissions import (
     access_levels_grantable_by,
+    may_administer,
     organizations_administered_by,
+    organizations_visible_to,
     role_member_problems,
     user_change_problems,
     users_administered_by,
+    users_visible_to,
 )
 from insightcloud.inventory.models import CloudAccount, ResourceGroup
+
+
+def _organizations_offered(actor: User):  # noqa: ANN202
+    # Administrators choose among the organizations they administer; a viewer's disabled form shows all.
+    return organizations_administered_by(actor) if may_administer(actor) else organizations_visible_to(actor)
 
 
 class UserForm(forms.ModelForm):
@@ -32,8 +40,9 @@ class UserForm(forms.ModelForm):
     def __init__(self, *args, actor: User, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.actor = actor
-        self.fields["organization"].queryset = organizations_administered_by(actor)
-        grantable = access_levels_grantable_by(actor)
+        self.fields["organization"].queryset = _organizations_offered(actor)
+        # A domain viewer gets the form read-only (disabled): it shows the values, offers nothing.
+        grantable = access_levels_grantable_by(actor) if may_administer(actor) else AccessLevel.values
         self.fields["access_level"].choices = [(v, label) for v, label in AccessLevel.choices if v in grantable]
         if self.instance.pk:  # passwords are reset with their own form
             del self.fields["password1"], self.fields["password2"]
@@ -84,11 +93,12 @@ class RoleForm(forms.ModelForm):
 
     def __init__(self, *args, actor: User, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        organizations = organizations_administered_by(actor)
+        organizations = _organizations_offered(actor)
         self.fields["organization"].queryset = organizations
         self.fields["clouds"].queryset = CloudAccount.objects.filter(organization__in=organizations).order_by("name")
         self.fields["resource_groups"].queryset = ResourceGroup.objects.filter(organization__in=organizations)
-        members = users_administered_by(actor).filter(organization__in=organizations)
+        members = (users_administered_by if may_administer(actor) else users_visible_to)(actor)
+        members = members.filter(organization__in=organizations)
         self.fields["users"].queryset = members.order_by("username")
 
     def clean(self) -> dict:

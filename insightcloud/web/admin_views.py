@@ -76,8 +76,12 @@ def user_detail(request, pk: int):  # noqa: ANN001, ANN201
             form = UserForm(request.POST, instance=user, actor=request.user)
             if form.is_valid():
                 fresh = users_administered_by(request.user).get(pk=pk)  # the form changed its instance already
-                administration.update_user(request.user, fresh, form.user_fields(), request)
-                messages.success(request, f"User {fresh.username} saved.")
+                try:
+                    administration.update_user(request.user, fresh, form.user_fields(), request)
+                except PermissionDenied as exc:  # deactivating yourself
+                    messages.error(request, str(exc))
+                else:
+                    messages.success(request, f"User {fresh.username} saved.")
                 return redirect("admin-user", pk=pk)
         elif operation == "password":
             password_form = SetPasswordForm(user, request.POST)

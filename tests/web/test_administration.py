@@ -151,6 +151,7 @@ def test_basic_users_have_no_access_and_viewers_only_look(users):
     assert "member" in viewer.get("/system/users/").content.decode()
     page = viewer.get(f"/system/users/{member.pk}").content.decode()
     assert "Reset password" not in page and "Deactivate" not in page
+    assert "selected>Acme</option>" in page and "selected>Basic user</option>" in page  # shown read-only
     assert viewer.post(f"/system/users/{member.pk}", {"operation": "deactivate"}).status_code == 403
     assert viewer.get("/system/users/new").status_code == 403
     member.refresh_from_db()
