@@ -8,7 +8,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.serializers.json import DjangoJSONEncoder
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
-from rest_framework import mixins, permissions, serializers, status, viewsets
+from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -141,12 +141,6 @@ class QueueView(APIView):
         if not sees_whole_domain(request.user):
             raise PermissionDenied("queue diagnostics are for domain administrators and viewers")
         return Response(json.loads(json.dumps(queue_report(), cls=DjangoJSONEncoder)))
-
-
-class IsDomainAdmin(permissions.BasePermission):
-    def has_permission(self, request, view) -> bool:  # noqa: ANN001
-        user = request.user
-        return bool(user and user.is_authenticated and (user.is_superuser or user.access_level == "domain_admin"))
 
 
 class AuditEventViewSet(viewsets.ReadOnlyModelViewSet):
