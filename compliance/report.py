@@ -142,7 +142,7 @@ def to_pdf(report: PackReport) -> bytes:
         rows.append([text(row.control.id), text(row.control.title), row.status or "–", row.failed, row.exempted])
         if row.status in STATUS_COLORS:
             style.add("BACKGROUND", (2, index), (2, index), colors.HexColor(STATUS_COLORS[row.status]))
-    widths = [26 * mm, 90 * mm, 24 * mm, 20 * mm, 20 * mm]
+    widths = [24 * mm, 88 * mm, 24 * mm, 22 * mm, 22 * mm]
     story.append(Table(rows, colWidths=widths, style=style, hAlign="LEFT", repeatRows=1))
 
     out = io.BytesIO()
