@@ -77,6 +77,7 @@ def pack_scores(user: User, packs: dict) -> dict:
         [link("pack-detail", pack_id) for _, _, pack_id in scores],
         max=100,
         unit="%",
+        horizontal=True,
     )
 
 

@@ -15,7 +15,16 @@ document.addEventListener("DOMContentLoaded", () => {
     }));
     const linkOf = (element) =>
       spec.links ? spec.links[element.index] : spec.series[element.datasetIndex].link;
-    const scale = spec.max ? { min: 0, max: spec.max } : { beginAtZero: true };
+    // Values: 0–max (scores), or whole numbers from 0 (counts). Labels: long names cut to fit.
+    const scale = spec.max ? { min: 0, max: spec.max } : { beginAtZero: true, ticks: { precision: 0 } };
+    const labelAxis = {
+      ticks: {
+        callback(value) {
+          const label = String(this.getLabelForValue(value));
+          return label.length > 28 ? `${label.slice(0, 27)}…` : label;
+        },
+      },
+    };
     canvas.chart = new Chart(canvas, {
       type: spec.type,
       data: { labels: spec.labels, datasets },
@@ -23,7 +32,7 @@ document.addEventListener("DOMContentLoaded", () => {
         animation: false,
         maintainAspectRatio: false,
         indexAxis: spec.horizontal ? "y" : "x",
-        scales: round ? {} : { [spec.horizontal ? "x" : "y"]: scale },
+        scales: round ? {} : { [spec.horizontal ? "x" : "y"]: scale, [spec.horizontal ? "y" : "x"]: labelAxis },
         plugins: { legend: { display: round || spec.type === "line", position: "bottom" } },
         onHover: (event, elements) => {
           event.native.target.style.cursor = elements.length && linkOf(elements[0]) ? "pointer" : "default";
