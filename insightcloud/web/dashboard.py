@@ -6,6 +6,7 @@ Charts are plain dicts, rendered with ``json_script`` and drawn by static/js/das
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import date, timedelta
 
 from django.db.models import Count, Q, QuerySet, Sum
@@ -43,10 +44,20 @@ def clouds_with_errors(clouds: QuerySet[CloudAccount], now=None) -> QuerySet[Clo
     return clouds.filter(Q(status__in=ERROR_STATUSES) | Q(pk__in=failed))
 
 
-def resources_by(resources: QuerySet, field: str, names: dict | None = None) -> dict:
-    """Live resources counted by one column; each bar opens the inventory filtered on it."""
-    rows = list(resources.values_list(field).annotate(n=Count("id")).order_by("-n")[:TOP])
-    param = "cloud" if field == "cloud_id" else field
+def resource_counts(resources: QuerySet) -> tuple[Counter, Counter, Counter]:
+    """Live resources per cloud, per type and per region, in two index-only scans (res_cloud_live_type and
+    res_live_type_region) rather than one scan per chart plus a COUNT(*): the dashboard's largest cost."""
+    by_cloud = Counter(dict(resources.values_list("cloud_id").annotate(n=Count("id")).order_by()))
+    by_type, by_region = Counter(), Counter()
+    for resource_type, region, n in resources.values_list("resource_type", "region").annotate(n=Count("id")).order_by():
+        by_type[resource_type] += n
+        by_region[region] += n
+    return by_cloud, by_type, by_region
+
+
+def resources_by(counts: Counter, param: str, names: dict | None = None) -> dict:
+    """The largest counts of one column; each bar opens the inventory filtered on it."""
+    rows = sorted(counts.items(), key=lambda item: (-item[1], str(item[0])))[:TOP]
     labels = [str(names.get(value, value)) if names else (value or "(none)") for value, _ in rows]
     # An empty value would be an absent filter (the whole inventory), so such a bar opens nothing.
     links = [link("inventory", **{param: value}) if value not in ("", None) else None for value, _ in rows]
@@ -171,7 +182,7 @@ def figures(user: User) -> dict:
     """Everything the dashboard shows, for this user."""
     from compliance.library import insights_for, packs_for
 
-    resources = resources_visible_to(user).filter(deleted_at__isnull=True)
+    by_cloud, by_type, by_region = resource_counts(resources_visible_to(user).filter(deleted_at__isnull=True))
     clouds = clouds_visible_to(user)
     cloud_names = dict(clouds.values_list("pk", "name"))
     packs = packs_for(user.organization_id)
@@ -181,13 +192,13 @@ def figures(user: User) -> dict:
         ("score-trend", "Compliance score trend (30 days)", score_trend(user, packs, timezone.localdate())),
         ("findings-by-severity", "Open findings by severity", findings_by_severity(user)),
         ("top-insights", "Insights failing most", top_failing_insights(user, insights_for(user.organization_id))),
-        ("resources-by-cloud", "Resources by cloud", resources_by(resources, "cloud_id", cloud_names)),
-        ("resources-by-type", "Resources by type", resources_by(resources, "resource_type")),
-        ("resources-by-region", "Resources by region", resources_by(resources, "region")),
+        ("resources-by-cloud", "Resources by cloud", resources_by(by_cloud, "cloud", cloud_names)),
+        ("resources-by-type", "Resources by type", resources_by(by_type, "resource_type")),
+        ("resources-by-region", "Resources by region", resources_by(by_region, "region")),
         ("clouds-by-status", "Clouds by status", clouds_by_status(clouds)),
     ]
     return {
-        "resource_total": resources.count(),
+        "resource_total": sum(by_type.values()),
         "cloud_count": len(cloud_names),
         "clouds_with_errors": list(errors),
         "charts": [
