@@ -13,7 +13,8 @@ from django.utils import timezone
 
 from compliance.evaluate import evaluate_cloud
 from compliance.models import DailyScore, Finding
-from insightcloud.accounts.models import AccessLevel
+from insightcloud.accounts.models import AccessLevel, Role
+from insightcloud.inventory.models import ResourceGroup
 from scheduler.models import Job
 from tests.web.conftest import gui, make_resource, make_user
 
@@ -200,3 +201,22 @@ def test_the_score_trend_has_a_point_per_day_of_evaluation(organization, estate)
     # Another organization's user sees no trend at all.
     outsider = make_user("stranger", estate["globex"].organization)
     assert "score-trend" not in charts(gui(outsider))
+
+
+def test_a_role_on_a_resource_group_shows_that_groups_findings_and_no_others(organization, users, varied):
+    """Findings follow the resources a user may see, resource-group grants included."""
+    group = ResourceGroup.objects.create(organization=organization, name="logs")
+    group.resources.add(varied["prod_bucket"])
+    role = Role.objects.create(organization=organization, name="log keepers")
+    role.resource_groups.add(group)
+    keeper = make_user("keeper", organization)
+    role.users.add(keeper)
+
+    client = gui(keeper)
+    figures = charts(client)
+    bucket_findings = Finding.objects.filter(resource=varied["prod_bucket"], status="open")
+    assert sum(n for _, n, _ in points(figures["findings-by-severity"])) == bucket_findings.count()
+    assert {label for label, *_ in points(figures["resources-by-type"])} == {"storage_container"}
+    assert "pack-scores" not in figures  # scorecards are per cloud, and no cloud is granted
+    detail = client.get("/insights/storage-container-public").content.decode()
+    assert "acme-prod-logs" in detail and "Failing resources (1)" in detail
