@@ -89,6 +89,18 @@ def findings_visible_to(user: User) -> QuerySet:
     return Finding.objects.all() if visible is None else Finding.objects.filter(visible)
 
 
+def pack_results_visible_to(user: User, model: type, packs: dict) -> QuerySet:
+    """Rows of ``model`` (Scorecard, DailyScore) for these packs on the clouds the user sees.
+
+    ``packs`` are the user's (compliance.library.packs_for): a custom pack counts only on its own
+    organization's clouds, since another organization's custom pack of the same id is another pack.
+    """
+    builtin = [pack_id for pack_id, pack in packs.items() if pack.source != "custom"]
+    custom = [pack_id for pack_id, pack in packs.items() if pack.source == "custom"]
+    of_packs = Q(pack_id__in=builtin) | Q(pack_id__in=custom, cloud__organization_id=user.organization_id)
+    return model.objects.filter(of_packs, cloud__in=clouds_visible_to(user))
+
+
 def can_manage_cloud(user: User, cloud: CloudAccount) -> bool:
     return clouds_managed_by(user).filter(pk=cloud.pk).exists()
 

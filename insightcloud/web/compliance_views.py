@@ -20,6 +20,7 @@ from insightcloud.accounts.permissions import (
     can_manage_resource,
     clouds_visible_to,
     findings_visible_to,
+    pack_results_visible_to,
     resources_visible_to,
 )
 
@@ -87,10 +88,10 @@ def _pack(user, pack_id: str):  # noqa: ANN001, ANN202
     return pack
 
 
-def _scorecards(user, pack_id: str) -> list:  # noqa: ANN001
+def _scorecards(user, pack) -> list:  # noqa: ANN001
     from compliance.models import Scorecard
 
-    visible = Scorecard.objects.filter(pack_id=pack_id, cloud__in=clouds_visible_to(user))
+    visible = pack_results_visible_to(user, Scorecard, {pack.id: pack})
     return list(visible.select_related("cloud").order_by("cloud__name"))
 
 
@@ -109,7 +110,7 @@ def pack_detail(request, pack_id: str):  # noqa: ANN001, ANN201
     from compliance.report import pack_report, to_pdf
 
     pack = _pack(request.user, pack_id)
-    report = pack_report(pack, _scorecards(request.user, pack_id), timezone.localdate())
+    report = pack_report(pack, _scorecards(request.user, pack), timezone.localdate())
     fmt = request.GET.get("export") or request.GET.get("format") or ""
     if fmt in ("csv", "pdf"):
         audit.record("compliance.export", request=request, target=pack_id, format=fmt)

@@ -15,7 +15,12 @@ from django.utils import timezone
 from django.utils.http import urlencode
 
 from insightcloud.accounts.models import User
-from insightcloud.accounts.permissions import clouds_visible_to, findings_visible_to, resources_visible_to
+from insightcloud.accounts.permissions import (
+    clouds_visible_to,
+    findings_visible_to,
+    pack_results_visible_to,
+    resources_visible_to,
+)
 from insightcloud.inventory.models import CloudAccount, CloudStatus
 
 #: Statuses that mean the cloud cannot be harvested as configured (paused and closed are choices, not errors).
@@ -70,7 +75,7 @@ def pack_scores(user: User, packs: dict) -> dict:
     from compliance.models import Scorecard
 
     rows = (
-        Scorecard.objects.filter(cloud__in=clouds_visible_to(user), pack_id__in=list(packs))
+        pack_results_visible_to(user, Scorecard, packs)
         .values("pack_id")
         .annotate(passed=Sum("passed"), failed=Sum("failed"), exempted=Sum("exempted"))
         .order_by("pack_id")
@@ -98,9 +103,8 @@ def score_trend(user: User, packs: dict, today: date) -> dict:
     from compliance.models import DailyScore
 
     rows = (
-        DailyScore.objects.filter(
-            cloud__in=clouds_visible_to(user), pack_id__in=list(packs), date__gt=today - timedelta(days=TREND_DAYS)
-        )
+        pack_results_visible_to(user, DailyScore, packs)
+        .filter(date__gt=today - timedelta(days=TREND_DAYS))
         .values("pack_id", "date")
         .annotate(passed=Sum("passed"), failed=Sum("failed"), exempted=Sum("exempted"))
     )

@@ -12,7 +12,7 @@ import pytest
 from django.utils import timezone
 
 from compliance.evaluate import evaluate_cloud
-from compliance.models import DailyScore, Finding
+from compliance.models import CustomPack, DailyScore, Finding
 from insightcloud.accounts.models import AccessLevel, Role
 from insightcloud.inventory.models import ResourceGroup
 from scheduler.models import Job
@@ -220,3 +220,31 @@ def test_a_role_on_a_resource_group_shows_that_groups_findings_and_no_others(org
     assert "pack-scores" not in figures  # scorecards are per cloud, and no cloud is granted
     detail = client.get("/insights/storage-container-public").content.decode()
     assert "acme-prod-logs" in detail and "Failing resources (1)" in detail
+
+
+def test_a_custom_pack_counts_only_on_its_own_organizations_clouds(organization, other_organization, users, varied):
+    """Acme and Globex each have a pack "exposure": a domain admin of Acme sees Acme's, not the sum of both."""
+    for owner, name in ((organization, "Acme exposure"), (other_organization, "Globex exposure")):
+        CustomPack.objects.create(
+            organization=owner,
+            definition={
+                "id": "exposure",
+                "name": name,
+                "clouds": ["aws"],
+                "controls": [{"id": "E-1", "title": "Buckets are private", "insights": ["storage-container-public"]}],
+            },
+        )
+    for cloud in ("prod", "dev", "globex"):
+        evaluate_cloud(varied[cloud], full=True)
+
+    admin = gui(users["admin"])
+    scores = {label: score for label, score, _ in points(charts(admin)["pack-scores"])}
+    assert scores["Acme exposure"] == 50.0  # acme-prod's public bucket fails, acme-dev's passes; Globex's not counted
+    assert "Globex exposure" not in scores
+    assert [
+        series["values"][-1] for series in charts(admin)["score-trend"]["series"] if series["name"] == "Acme exposure"
+    ] == [50.0]
+    heatmap = admin.get("/compliance/exposure").content.decode()
+    assert "acme-prod" in heatmap and "globex-prod" not in heatmap
+    outsider = {label: score for label, score, _ in points(charts(gui(users["outsider"]))["pack-scores"])}
+    assert outsider["Globex exposure"] == 100.0 and "Acme exposure" not in outsider
