@@ -23,6 +23,7 @@ urlpatterns = [
     path("insights/<str:insight_id>", compliance_views.insight_detail, name="insight-detail"),
     path("compliance/", compliance_views.compliance_overview, name="compliance"),
     path("compliance/<str:pack_id>", compliance_views.pack_detail, name="pack-detail"),
+    path("compliance/<str:pack_id>/controls/<str:control_id>", compliance_views.control_detail, name="control-detail"),
     path("exemptions/", compliance_views.exemption_list, name="exemptions"),
     path("jobs/", views.jobs, name="jobs"),
     path("system/", views.system, name="system"),

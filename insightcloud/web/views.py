@@ -81,27 +81,24 @@ def setup(request):  # noqa: ANN001, ANN201
 
 
 def dashboard(request):  # noqa: ANN001, ANN201
-    resources = resources_visible_to(request.user).filter(deleted_at__isnull=True)
-    clouds = clouds_visible_to(request.user)
-    context = {
-        "resource_total": resources.count(),
-        "by_type": list(resources.values("resource_type").annotate(n=Count("id")).order_by("-n")[:15]),
-        "by_region": list(resources.values("region").annotate(n=Count("id")).order_by("-n")[:15]),
-        "by_cloud": list(resources.values("cloud_id", "cloud__name").annotate(n=Count("id")).order_by("-n")[:15]),
-        "clouds_with_errors": clouds.exclude(status__in=["ok", "pending"]),
-        "cloud_count": clouds.count(),
-    }
-    return render(request, "web/dashboard.html", context)
+    from insightcloud.web.dashboard import figures
+
+    return render(request, "web/dashboard.html", figures(request.user))
 
 
 def cloud_list(request):  # noqa: ANN001, ANN201
-    clouds = (
-        clouds_visible_to(request.user)
-        .select_related("organization")
-        .annotate(resource_count=Count("resources"))
-        .order_by("name")
-    )
-    return render(request, "web/clouds.html", {"clouds": clouds})
+    """Visible clouds; ``?status=`` keeps one status, ``?errors=1`` the clouds with errors (dashboard links)."""
+    from insightcloud.web.dashboard import clouds_with_errors
+
+    clouds = clouds_visible_to(request.user)
+    status = request.GET.get("status", "")
+    if status:
+        clouds = clouds.filter(status=status)
+    errors_only = request.GET.get("errors") == "1"
+    if errors_only:
+        clouds = clouds_with_errors(clouds)
+    clouds = clouds.select_related("organization").annotate(resource_count=Count("resources")).order_by("name")
+    return render(request, "web/clouds.html", {"clouds": clouds, "status": status, "errors_only": errors_only})
 
 
 def cloud_detail(request, pk: int):  # noqa: ANN001, ANN201
