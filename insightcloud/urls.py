@@ -1,7 +1,7 @@
 from django.contrib.auth.views import LogoutView
 from django.urls import include, path
 
-from insightcloud.web import compliance_views, insight_editor, views
+from insightcloud.web import admin_views, compliance_views, insight_editor, views
 from insightcloud.web.status import status
 
 urlpatterns = [
@@ -31,10 +31,18 @@ urlpatterns = [
     path("compliance/<str:pack_id>/edit", insight_editor.pack_edit, name="pack-edit"),
     path("compliance/<str:pack_id>/delete", insight_editor.pack_delete, name="pack-delete"),
     path("compliance/<str:pack_id>", compliance_views.pack_detail, name="pack-detail"),
+    path("compliance/<str:pack_id>/controls/<str:control_id>", compliance_views.control_detail, name="control-detail"),
     path("exemptions/", compliance_views.exemption_list, name="exemptions"),
     path("jobs/", views.jobs, name="jobs"),
     path("system/", views.system, name="system"),
     path("system/audit", views.audit_log, name="audit"),
+    path("system/users/", admin_views.user_list, name="admin-users"),
+    path("system/users/new", admin_views.user_create, name="admin-user-create"),
+    path("system/users/<int:pk>", admin_views.user_detail, name="admin-user"),
+    path("system/roles/", admin_views.role_list, name="admin-roles"),
+    path("system/roles/new", admin_views.role_create, name="admin-role-create"),
+    path("system/roles/<int:pk>", admin_views.role_detail, name="admin-role"),
+    path("system/api-keys/", admin_views.api_key_list, name="admin-api-keys"),
     path("account/api-keys", views.api_keys, name="api-keys"),
 ]
 

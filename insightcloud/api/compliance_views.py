@@ -18,13 +18,14 @@ from rest_framework.response import Response
 
 from compliance import editor
 from compliance.library import builtin_insights, builtin_packs, packs_for
-from compliance.models import Finding, FindingStatus, Scorecard
+from compliance.models import FindingStatus, Scorecard
 from compliance.schema import CLOUDS, SEVERITIES
 from insightcloud.accounts.permissions import (
     can_edit_insights,
-    clouds_visible_to,
     custom_insights_visible_to,
     custom_packs_visible_to,
+    findings_visible_to,
+    pack_results_visible_to,
 )
 from insightcloud.api.compliance_serializers import (
     InsightSerializer,
@@ -75,7 +76,7 @@ class InsightViewSet(_CatalogViewSet):
     serializer_class = InsightSerializer
 
     def _failing(self, insight_id: str | None = None) -> dict[str, int]:
-        findings = Finding.objects.filter(status=FindingStatus.OPEN, cloud__in=clouds_visible_to(self.request.user))
+        findings = findings_visible_to(self.request.user).filter(status=FindingStatus.OPEN)
         if insight_id is not None:
             findings = findings.filter(insight_id=insight_id)
         return dict(findings.values_list("insight_id").annotate(n=Count("id")).order_by())
@@ -227,9 +228,7 @@ class PackViewSet(_CatalogViewSet):
     def scorecards(self, request, id: str):  # noqa: A002, ANN001, ANN201
         """This pack's scorecard on each cloud you see."""
         pack = self._item(id)[0]
-        cards = Scorecard.objects.filter(pack_id=pack.id, cloud__in=clouds_visible_to(request.user))
-        if pack.source == "custom":  # another organization's pack of the same id is another pack
-            cards = cards.filter(cloud__organization_id=request.user.organization_id)
+        cards = pack_results_visible_to(request.user, Scorecard, {pack.id: pack})
         cards = cards.select_related("cloud").order_by("cloud__name")
         return Response(ScorecardSerializer(cards, many=True).data)
 
@@ -248,8 +247,10 @@ class ScorecardViewSet(viewsets.ReadOnlyModelViewSet):
     filterset_fields = ["pack_id", "cloud"]
 
     def get_queryset(self):  # noqa: ANN201
+        # Scorecards of the packs you have: a custom pack's only on its own organization's clouds.
+        packs = packs_for(self.request.user.organization_id)
         return (
-            Scorecard.objects.filter(cloud__in=clouds_visible_to(self.request.user))
+            pack_results_visible_to(self.request.user, Scorecard, packs)
             .select_related("cloud")
             .order_by("pack_id", "cloud__name")
         )
