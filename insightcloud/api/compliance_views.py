@@ -51,7 +51,6 @@ def _require_editor(user) -> None:  # noqa: ANN001
 class _CatalogViewSet(viewsets.GenericViewSet):
     """A viewset over the in-memory catalog (not a queryset): ids are insight or pack ids."""
 
-    lookup_field = "id"
     lookup_value_regex = r"[^/]+"
     filter_backends: list = []
     parser_classes = [JSONParser]  # definitions are nested: JSON only
@@ -116,12 +115,12 @@ class InsightViewSet(_CatalogViewSet):
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
     def get_object(self) -> tuple:
-        items = self._items(self.kwargs["id"])
+        items = self._items(self.kwargs["pk"])
         if not items:
             raise Http404
         return items[0]
 
-    def retrieve(self, request, id: str):  # noqa: A002, ANN001, ANN201
+    def retrieve(self, request, pk: str):  # noqa: ANN001, ANN201
         return Response(self.get_serializer(self.get_object()).data)
 
     @extend_schema(responses={201: InsightSerializer})
@@ -131,17 +130,17 @@ class InsightViewSet(_CatalogViewSet):
         row = self._save(data, None)
         return Response(self.get_serializer(self._items(row.insight_id)[0]).data, status=status.HTTP_201_CREATED)
 
-    def update(self, request, id: str, partial: bool = False):  # noqa: A002, ANN001, ANN201
-        row = self._custom(id)
+    def update(self, request, pk: str, partial: bool = False):  # noqa: ANN001, ANN201
+        row = self._custom(pk)
         data = self._written(insight_item(row.parse(), row, 0, True), request.data, partial=partial)
         row = self._save(data, row)
         return Response(self.get_serializer(self._items(row.insight_id)[0]).data)
 
-    def partial_update(self, request, id: str):  # noqa: A002, ANN001, ANN201
-        return self.update(request, id, partial=True)
+    def partial_update(self, request, pk: str):  # noqa: ANN001, ANN201
+        return self.update(request, pk, partial=True)
 
-    def destroy(self, request, id: str):  # noqa: A002, ANN001, ANN201
-        row = self._custom(id)
+    def destroy(self, request, pk: str):  # noqa: ANN001, ANN201
+        row = self._custom(pk)
         try:
             editor.delete_custom_insight(request.user, row, request=request)
         except editor.ValidationFailed as exc:
@@ -186,7 +185,7 @@ class PackViewSet(_CatalogViewSet):
         raise Http404
 
     def get_object(self) -> tuple:
-        return self._item(self.kwargs["id"])
+        return self._item(self.kwargs["pk"])
 
     def _custom(self, pack_id: str):  # noqa: ANN202
         row = custom_packs_visible_to(self.request.user).filter(pack_id=pack_id).first()
@@ -201,8 +200,8 @@ class PackViewSet(_CatalogViewSet):
         page = self.paginate_queryset(self._items())
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
-    def retrieve(self, request, id: str):  # noqa: A002, ANN001, ANN201
-        return Response(self.get_serializer(self._item(id)).data)
+    def retrieve(self, request, pk: str):  # noqa: ANN001, ANN201
+        return Response(self.get_serializer(self._item(pk)).data)
 
     @extend_schema(responses={201: PackSerializer})
     def create(self, request):  # noqa: ANN001, ANN201
@@ -211,23 +210,23 @@ class PackViewSet(_CatalogViewSet):
         row = self._save(data, None)
         return Response(self.get_serializer(self._item(row.pack_id)).data, status=status.HTTP_201_CREATED)
 
-    def update(self, request, id: str, partial: bool = False):  # noqa: A002, ANN001, ANN201
-        row = self._custom(id)
+    def update(self, request, pk: str, partial: bool = False):  # noqa: ANN001, ANN201
+        row = self._custom(pk)
         data = self._written(pack_item(row.parse(), True, row), request.data, partial=partial)
         row = self._save(data, row)
         return Response(self.get_serializer(self._item(row.pack_id)).data)
 
-    def partial_update(self, request, id: str):  # noqa: A002, ANN001, ANN201
-        return self.update(request, id, partial=True)
+    def partial_update(self, request, pk: str):  # noqa: ANN001, ANN201
+        return self.update(request, pk, partial=True)
 
-    def destroy(self, request, id: str):  # noqa: A002, ANN001, ANN201
-        editor.delete_custom_pack(request.user, self._custom(id), request=request)
+    def destroy(self, request, pk: str):  # noqa: ANN001, ANN201
+        editor.delete_custom_pack(request.user, self._custom(pk), request=request)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @action(detail=True, methods=["get"])
-    def scorecards(self, request, id: str):  # noqa: A002, ANN001, ANN201
+    def scorecards(self, request, pk: str):  # noqa: ANN001, ANN201
         """This pack's scorecard on each cloud you see."""
-        pack = self._item(id)[0]
+        pack = self._item(pk)[0]
         cards = pack_results_visible_to(request.user, Scorecard, {pack.id: pack})
         cards = cards.select_related("cloud").order_by("cloud__name")
         return Response(ScorecardSerializer(cards, many=True).data)
