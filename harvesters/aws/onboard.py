@@ -35,9 +35,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--instance-role", action="store_true", help="use the default credential chain")
     parser.add_argument("--regions", help="comma-separated regions (default: every enabled region)")
     parser.add_argument("--endpoint-url", default=os.environ.get("AWS_ENDPOINT_URL") or None)
-    parser.add_argument(
-        "--include-management", action="store_true", help="aws-org: onboard the management account too"
-    )
+    parser.add_argument("--include-management", action="store_true", help="aws-org: onboard the management account too")
 
 
 # --- credentials ----------------------------------------------------------------------------
