@@ -20,6 +20,7 @@ from insightcloud.accounts.permissions import (
     audit_events_visible_to,
     can_add_clouds,
     can_cancel_job,
+    can_manage_cloud,
     can_manage_resource,
     clouds_visible_to,
     jobs_visible_to,
@@ -82,6 +83,8 @@ class CloudViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, viewsets.Re
         from scheduler.strategy import StrategyError
 
         cloud = self.get_object()
+        if not can_manage_cloud(request.user, cloud):
+            raise PermissionDenied("you may view this cloud but not manage it")
         body = s.CloudUpdateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         if "disabled_regions" in body.validated_data:
