@@ -107,7 +107,7 @@ class AwsCloudForm(CloudForm):
     role_arn = _optional("Role ARN", "arn:aws:iam::123456789012:role/InsightCloudAudit")
     external_id = _optional("External id", widget=SecretInput())
     endpoint_url = _url("Endpoint URL", help_text="AWS-compatible endpoint; optional.")
-    field_order = ["name", "organization", "auth_type", "access_key_id", "secret_access_key", "role_arn"]
+    field_order = ["name", "organization", "auth_type", "access_key_id", "secret_access_key", "role_arn", "external_id"]
 
     def clean(self) -> dict:
         data = super().clean()
