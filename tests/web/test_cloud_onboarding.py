@@ -6,7 +6,10 @@ and only users who may add clouds can."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from rest_framework.test import APIClient
 
 from insightcloud.accounts.models import AuditEvent, Role
@@ -15,6 +18,7 @@ from tests.alibaba.conftest import alibaba_fake, no_proxy_env  # noqa: F401  (fi
 from tests.aws.conftest import ACCOUNT_ID, fault_proxy, fault_proxy_server, moto, moto_server  # noqa: F401
 from tests.fakes.alibaba_fake import ACCOUNT_ID as ALIBABA_ACCOUNT
 from tests.fakes.alibaba_fake import GOOD_KEY_ID, GOOD_KEY_SECRET
+from tests.gcp.conftest import gcp_fake, gcp_key  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 
@@ -128,6 +132,24 @@ def test_every_provider_has_a_form_and_unknown_ones_are_not_found(client, users)
         assert f'name="{secret_field}"' in page, provider
     assert 'type="file" name="key_file"' in client.get("/clouds/add/gcp").content.decode()
     assert client.get("/clouds/add/openstack").status_code == 404
+
+
+def test_a_gcp_key_is_uploaded_checked_with_google_and_never_shown_back(client, users, gcp_fake, gcp_key, no_proxy_env):
+    client = client_as(client, users["org_admin"])
+    form = {"name": "acme-gcp", "project_id": "acme-prod", "endpoint": gcp_fake.url}
+
+    missing = client.post("/clouds/add/gcp", {**form, "key_json": json.dumps(gcp_key), "project_id": "no-such-project"})
+    page = missing.content.decode()
+    assert missing.status_code == 200 and "no-such-project" in page and 'class="alert-error"' in page
+    assert gcp_key["private_key_id"] not in page and not CloudAccount.objects.filter(provider="gcp").exists()
+
+    key_file = SimpleUploadedFile("key.json", json.dumps(gcp_key).encode(), content_type="application/json")
+    response = client.post("/clouds/add/gcp", {**form, "key_file": key_file})
+
+    cloud = CloudAccount.objects.get(name="acme-gcp")
+    assert response.status_code == 302 and response["Location"] == f"/clouds/{cloud.pk}"
+    assert (cloud.provider, cloud.account_id) == ("gcp", "acme-prod")
+    assert cloud.credentials["service_account_key"]["private_key"] == gcp_key["private_key"]
 
 
 # --- API --------------------------------------------------------------------------------------
