@@ -16,8 +16,10 @@ from insightcloud.accounts.models import AuditEvent, Role
 from insightcloud.inventory.models import CloudAccount
 from tests.alibaba.conftest import alibaba_fake, no_proxy_env  # noqa: F401  (fixtures)
 from tests.aws.conftest import ACCOUNT_ID, fault_proxy, fault_proxy_server, moto, moto_server  # noqa: F401
+from tests.azure.conftest import azure_fake  # noqa: F401
 from tests.fakes.alibaba_fake import ACCOUNT_ID as ALIBABA_ACCOUNT
 from tests.fakes.alibaba_fake import GOOD_KEY_ID, GOOD_KEY_SECRET
+from tests.fakes.azure_fake import CLIENT_ID, CLIENT_SECRET, SUB_PROD, TENANT_ID
 from tests.gcp.conftest import gcp_fake, gcp_key  # noqa: F401
 
 pytestmark = pytest.mark.django_db
@@ -216,3 +218,28 @@ def test_the_api_onboards_alibaba_through_its_own_validation(users, alibaba_fake
     assert created.status_code == 201, created.content
     assert created.json()["clouds"][0]["account_id"] == ALIBABA_ACCOUNT
     assert GOOD_KEY_SECRET not in created.content.decode()
+
+
+def test_the_api_onboards_an_azure_subscription_through_a_service_principal(users, azure_fake, monkeypatch):
+    # The form takes no server file path: the fake's private CA is trusted the way an operator would.
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", azure_fake.ca_file)
+    payload = {
+        "provider": "azure",
+        "name": "contoso",
+        "tenant_id": TENANT_ID,
+        "client_id": CLIENT_ID,
+        "client_secret": CLIENT_SECRET,
+        "subscription_id": SUB_PROD,
+        "authority_host": azure_fake.authority,
+        "arm_endpoint": azure_fake.arm_endpoint,
+    }
+    client = api(users["org_admin"])
+
+    refused = client.post("/api/v1/clouds/", {**payload, "client_secret": "not-the-secret-5150"}, format="json")
+    assert refused.status_code == 400 and not CloudAccount.objects.filter(provider="azure").exists()
+    assert "not-the-secret-5150" not in refused.content.decode()
+
+    created = client.post("/api/v1/clouds/", payload, format="json")
+    assert created.status_code == 201, created.content
+    assert created.json()["clouds"][0]["account_id"] == SUB_PROD
+    assert CLIENT_SECRET not in created.content.decode()
