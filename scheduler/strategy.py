@@ -60,16 +60,20 @@ def overview(cloud: CloudAccount) -> list[dict[str, Any]]:
         .values("native_type")
         .annotate(last=Max("last_enqueued_at"), next=Min("next_due_at"), count=Sum("last_count"))
     }
+    overrides = strategy.intervals if strategy else {}
     rows = []
     for spec in type_specs(cloud.provider):
         state = states.get(spec.native_type, {})
+        default = planner.base_interval(spec, None)
         rows.append(
             {
                 "native_type": spec.native_type,
                 "resource_type": spec.resource_type,
-                "default_minutes": planner.base_interval(spec, None),
+                "default_minutes": default,
                 "minutes": planner.base_interval(spec, strategy),
-                "override": (strategy.intervals.get(spec.native_type) if strategy else None),
+                "override": overrides.get(spec.native_type),
+                # what applies without a native-type override: one by normalized type, else the default
+                "fallback_minutes": overrides.get(spec.resource_type, default),
                 "last_harvest_at": state.get("last"),
                 "next_due_at": state.get("next"),
                 "last_count": state.get("count"),

@@ -256,7 +256,7 @@ def add_clouds(user: Any, form: CloudForm, request: Any = None) -> list[CloudAcc
         raise OnboardingRefused(" ".join(str(exc).split()) or type(exc).__name__) from None
     except Exception as exc:  # an SDK's own error (bad endpoint …): a reason, never a traceback with secrets
         logger.warning("onboarding %s failed: %s", form.provider, type(exc).__name__)
-        raise OnboardingRefused(f"the cloud could not be reached: {type(exc).__name__}") from None
+        raise OnboardingRefused(f"onboarding failed: {type(exc).__name__}") from None
     for cloud in clouds:
         audit.record(
             "cloud.create",

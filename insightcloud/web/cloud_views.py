@@ -101,15 +101,24 @@ def cloud_detail(request, pk: int):  # noqa: ANN001, ANN201
 @require_POST
 def cloud_harvest_strategy(request, pk: int):  # noqa: ANN001, ANN201
     """Save the regions switched on and the interval per type (blank: the default)."""
-    from scheduler.strategy import StrategyError, selectable_regions
+    from scheduler.planner import strategy_of
+    from scheduler.strategy import StrategyError, selectable_regions, type_specs
 
     cloud = get_object_or_404(clouds_visible_to(request.user), pk=pk)
     enabled = set(request.POST.getlist("enabled_regions"))
+    native_types = {spec.native_type for spec in type_specs(cloud.provider)}
+    current = strategy_of(cloud)
+    # The page edits native types; overrides by normalized type (made through the API) are kept.
     intervals = {
-        key.removeprefix("interval:"): value.strip()
-        for key, value in request.POST.items()
-        if key.startswith("interval:") and value.strip()
+        key: minutes for key, minutes in (current.intervals if current else {}).items() if key not in native_types
     }
+    intervals.update(
+        {
+            key.removeprefix("interval:"): value.strip()
+            for key, value in request.POST.items()
+            if key.startswith("interval:") and value.strip()
+        }
+    )
     try:
         operations.update_harvest_strategy(
             request.user,

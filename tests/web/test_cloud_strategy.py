@@ -57,9 +57,11 @@ def test_the_page_shows_last_harvests_errors_and_missing_permissions(client, use
 
 
 def test_a_manager_edits_regions_and_intervals_from_the_page(client, users, prod):
+    HarvestStrategy.objects.create(cloud=prod, intervals={"instance": 10})  # by normalized type, from the API
     client.force_login(users["org_admin"])
     page = client.get(f"/clouds/{prod.pk}").content.decode()
     assert 'name="enabled_regions" value="us-east-1"' in page and f'name="interval:{BUCKETS}"' in page
+    assert 'name="interval:aws.ec2.instance" value="" placeholder="10"' in page
 
     response = client.post(
         f"/clouds/{prod.pk}/harvest-strategy",
@@ -68,7 +70,7 @@ def test_a_manager_edits_regions_and_intervals_from_the_page(client, users, prod
 
     assert response.status_code == 302
     strategy = HarvestStrategy.objects.get(cloud=prod)
-    assert (strategy.disabled_regions, strategy.intervals) == (["us-east-1"], {BUCKETS: 60})
+    assert (strategy.disabled_regions, strategy.intervals) == (["us-east-1"], {"instance": 10, BUCKETS: 60})
     assert AuditEvent.objects.filter(action="cloud.harvest_strategy", target__contains="acme-prod").exists()
     page = client.get(f"/clouds/{prod.pk}").content.decode()
     assert 'value="us-east-1">' in page and 'value="eu-west-1" checked' in page and 'value="60"' in page
@@ -78,7 +80,7 @@ def test_a_manager_edits_regions_and_intervals_from_the_page(client, users, prod
     shown = client.get(f"/clouds/{prod.pk}").content.decode()
     assert "must be between 5 and 1440 minutes" in shown and "at least one region must stay enabled" in shown
     strategy.refresh_from_db()
-    assert (strategy.disabled_regions, strategy.intervals) == (["us-east-1"], {BUCKETS: 60})  # unchanged
+    assert (strategy.disabled_regions, strategy.intervals) == (["us-east-1"], {"instance": 10, BUCKETS: 60})
 
 
 def test_only_managers_edit_and_other_organizations_see_nothing(client, users, prod):
