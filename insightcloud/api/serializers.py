@@ -190,7 +190,8 @@ def onboarding_serializer(provider: str) -> type[serializers.Serializer]:
     from insightcloud.inventory.onboarding import FORMS, SecretInput, SecretTextarea
 
     form = FORMS[provider]
-    fields: dict[str, serializers.Field] = {"provider": serializers.ChoiceField(choices=[provider])}
+    # A plain string: the discriminator mapping of the NewCloud schema names the providers.
+    fields: dict[str, serializers.Field] = {"provider": serializers.CharField(help_text=f'"{provider}"')}
     for name, field in form.base_fields.items():
         options = {"required": field.required, "help_text": str(field.help_text or "") or None}
         if isinstance(field, forms.FileField):

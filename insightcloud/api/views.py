@@ -48,7 +48,9 @@ class CloudViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, viewsets.Re
     @extend_schema(
         request=PolymorphicProxySerializer(
             component_name="NewCloud",
-            serializers=[s.onboarding_serializer(provider) for provider in ("aws", "azure", "gcp", "alibaba")],
+            serializers={
+                provider: s.onboarding_serializer(provider) for provider in ("aws", "azure", "gcp", "alibaba")
+            },
             resource_type_field_name="provider",
         ),
         responses={201: s.NewCloudsSerializer},
