@@ -25,10 +25,13 @@ def evaluate(job: Any, cloud_id: int, full: bool = False) -> dict:
     return summary
 
 
-def enqueue_evaluation(cloud_id: int, *, full: bool = False, requested_by: str = "scheduler") -> tuple[Any, bool]:
+def enqueue_evaluation(
+    cloud_id: int, *, full: bool = False, requested_by: str = "scheduler", priority: str | None = None
+) -> tuple[Any, bool]:
     """Enqueue an evaluation of one cloud (the harvest pipeline calls this after each harvest).
 
-    Deduplicated per cloud and mode: a queued or running evaluation is returned instead of a new one.
+    Deduplicated per cloud and mode: a queued or running evaluation is returned instead of a new one
+    (moved up to ``priority`` when a user asks for it now).
     """
     from insightcloud.inventory.models import CloudAccount
     from scheduler.runner import enqueue
@@ -37,6 +40,7 @@ def enqueue_evaluation(cloud_id: int, *, full: bool = False, requested_by: str =
     return enqueue(
         "evaluate",
         {"cloud_id": cloud.pk, "full": full},
+        priority=priority,
         dedup_key=f"evaluate:{cloud.pk}:{'full' if full else 'incremental'}",
         cloud_id=cloud.pk,
         organization_id=cloud.organization_id,

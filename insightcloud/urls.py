@@ -1,7 +1,7 @@
 from django.contrib.auth.views import LogoutView
 from django.urls import include, path
 
-from insightcloud.web import cloud_views, compliance_views, views
+from insightcloud.web import admin_views, cloud_views, compliance_views, views
 from insightcloud.web.status import status
 
 urlpatterns = [
@@ -29,6 +29,13 @@ urlpatterns = [
     path("jobs/", views.jobs, name="jobs"),
     path("system/", views.system, name="system"),
     path("system/audit", views.audit_log, name="audit"),
+    path("system/users/", admin_views.user_list, name="admin-users"),
+    path("system/users/new", admin_views.user_create, name="admin-user-create"),
+    path("system/users/<int:pk>", admin_views.user_detail, name="admin-user"),
+    path("system/roles/", admin_views.role_list, name="admin-roles"),
+    path("system/roles/new", admin_views.role_create, name="admin-role-create"),
+    path("system/roles/<int:pk>", admin_views.role_detail, name="admin-role"),
+    path("system/api-keys/", admin_views.api_key_list, name="admin-api-keys"),
     path("account/api-keys", views.api_keys, name="api-keys"),
 ]
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from django.db.models import Q, QuerySet
 
-from insightcloud.accounts.models import AccessLevel, AuditEvent, Role, User
+from insightcloud.accounts.models import AccessLevel, ApiKey, AuditEvent, Role, User
 from insightcloud.inventory.models import CloudAccount, Organization, Resource, ResourceGroup
 
 
@@ -107,6 +107,118 @@ def audit_events_visible_to(user: User) -> QuerySet[AuditEvent]:
     if user.access_level == AccessLevel.ORGANIZATION_ADMIN:
         return AuditEvent.objects.filter(organization_id=user.organization_id)
     return AuditEvent.objects.filter(actor=user)
+
+
+# --- Administration of users, roles and API keys -------------------------------------------
+#
+# Domain admins administer everyone; organization admins administer the organization admins and
+# basic users of their own organization (never a domain-wide user, even one filed under it);
+# domain viewers read what domain admins see and change nothing; basic users have no access.
+
+ORGANIZATION_LEVELS = (AccessLevel.ORGANIZATION_ADMIN, AccessLevel.BASIC)
+
+
+def may_view_administration(user: User) -> bool:
+    return sees_whole_domain(user) or (
+        user.access_level == AccessLevel.ORGANIZATION_ADMIN and bool(user.organization_id)
+    )
+
+
+def may_administer(user: User) -> bool:
+    return is_domain_admin(user) or (user.access_level == AccessLevel.ORGANIZATION_ADMIN and bool(user.organization_id))
+
+
+def users_visible_to(user: User) -> QuerySet[User]:
+    """The users an administrator (or a domain viewer) may list and open; nobody for the others."""
+    if sees_whole_domain(user):
+        return User.objects.all()
+    if may_administer(user):
+        return User.objects.filter(
+            organization_id=user.organization_id, access_level__in=ORGANIZATION_LEVELS, is_superuser=False
+        )
+    return User.objects.none()
+
+
+def users_administered_by(user: User) -> QuerySet[User]:
+    return users_visible_to(user) if may_administer(user) else User.objects.none()
+
+
+def access_levels_grantable_by(user: User) -> list[str]:
+    """Organization admins cannot make domain-wide users: that would see past their organization."""
+    if is_domain_admin(user):
+        return list(AccessLevel.values)
+    if may_administer(user):
+        return list(ORGANIZATION_LEVELS)
+    return []
+
+
+def organizations_administered_by(user: User) -> QuerySet[Organization]:
+    if is_domain_admin(user):
+        return Organization.objects.all()
+    if may_administer(user):
+        return Organization.objects.filter(pk=user.organization_id)
+    return Organization.objects.none()
+
+
+def roles_visible_to(user: User) -> QuerySet[Role]:
+    if sees_whole_domain(user):
+        return Role.objects.all()
+    return Role.objects.filter(organization__in=organizations_administered_by(user))
+
+
+def roles_administered_by(user: User) -> QuerySet[Role]:
+    return Role.objects.filter(organization__in=organizations_administered_by(user))
+
+
+def api_keys_visible_to(user: User) -> QuerySet[ApiKey]:
+    """Your own keys, plus the keys of the users you may see as an administrator or domain viewer."""
+    return ApiKey.objects.filter(Q(user=user) | Q(user__in=users_visible_to(user)))
+
+
+def can_revoke_api_key(user: User, key: ApiKey) -> bool:
+    return key.user_id == user.pk or users_administered_by(user).filter(pk=key.user_id).exists()
+
+
+def user_change_problems(
+    actor: User, *, organization: Organization | None, access_level: str, target: User | None = None
+) -> dict[str, str]:
+    """Why ``actor`` may not give a user this organization and access level ({} when it may).
+
+    Shared by the System pages' forms and the API's serializers, so both refuse the same things.
+    """
+    problems = {}
+    if access_level not in access_levels_grantable_by(actor):
+        problems["access_level"] = "you may not grant this access level"
+    if organization is None:
+        if access_level in ORGANIZATION_LEVELS:
+            problems["organization"] = "organization admins and basic users belong to an organization"
+    elif not organizations_administered_by(actor).filter(pk=organization.pk).exists():
+        problems["organization"] = "you do not administer this organization"
+    if target is not None and target.pk == actor.pk and access_level != actor.access_level:
+        problems["access_level"] = "you may not change your own access level"
+    return problems
+
+
+def role_member_problems(organization: Organization, *, clouds=(), resource_groups=(), users=()) -> dict[str, str]:  # noqa: ANN001
+    """A role grants rights inside one organization: its clouds, groups and members must be there."""
+    problems = {}
+    if any(cloud.organization_id != organization.pk for cloud in clouds):
+        problems["clouds"] = f"every cloud must belong to {organization}"
+    if any(group.organization_id != organization.pk for group in resource_groups):
+        problems["resource_groups"] = f"every resource group must belong to {organization}"
+    if any(member.organization_id != organization.pk for member in users):
+        problems["users"] = f"every member must belong to {organization}"
+    return problems
+
+
+# --- Enqueueing jobs by hand ------------------------------------------------------------------
+
+#: Job kinds a user may enqueue from the Jobs page or the API, each for a cloud they manage.
+ENQUEUEABLE_JOB_KINDS = {"harvest": "Harvest", "evaluate": "Compliance evaluation"}
+
+
+def job_kinds_enqueueable_by(user: User) -> dict[str, str]:
+    return dict(ENQUEUEABLE_JOB_KINDS) if clouds_managed_by(user).exists() else {}
 
 
 def organizations_where_clouds_can_be_added(user: User) -> QuerySet[Organization]:

@@ -3,6 +3,7 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from insightcloud.accounts.models import ApiKey, AuditEvent
+from insightcloud.accounts.permissions import ENQUEUEABLE_JOB_KINDS, clouds_visible_to
 from insightcloud.inventory.models import CloudAccount, Resource, ResourceChange
 from scheduler.models import Job
 
@@ -177,10 +178,29 @@ class AuditEventSerializer(serializers.ModelSerializer):
 
 
 class ApiKeySerializer(serializers.ModelSerializer):
+    user = serializers.CharField(source="user.username", read_only=True)
+
     class Meta:
         model = ApiKey
-        fields = ["id", "name", "prefix", "created_at", "last_used_at", "revoked_at"]
+        fields = ["id", "name", "user", "prefix", "created_at", "last_used_at", "revoked_at"]
         read_only_fields = ["prefix", "created_at", "last_used_at", "revoked_at"]
+
+
+class EnqueueRequestSerializer(serializers.Serializer):
+    """What "enqueue now" asks for; the cloud must be one you see (managing it is checked when enqueueing)."""
+
+    kind = serializers.ChoiceField(choices=list(ENQUEUEABLE_JOB_KINDS.items()))
+    cloud = serializers.PrimaryKeyRelatedField(queryset=CloudAccount.objects.none())
+    full = serializers.BooleanField(default=False, help_text="evaluate: every resource, not only the changed ones")
+    regions = serializers.ListField(child=serializers.CharField(max_length=64), required=False, allow_null=True)
+    types = serializers.ListField(child=serializers.CharField(max_length=128), required=False, allow_null=True)
+
+    def get_fields(self) -> dict:
+        fields = super().get_fields()
+        request = self.context.get("request")
+        if request is not None and request.user.is_authenticated:
+            fields["cloud"].queryset = clouds_visible_to(request.user)
+        return fields
 
 
 def onboarding_serializer(provider: str) -> type[serializers.Serializer]:

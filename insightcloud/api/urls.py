@@ -2,7 +2,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
-from insightcloud.api import views
+from insightcloud.api import admin_views, views
 
 router = DefaultRouter()
 router.register("clouds", views.CloudViewSet, basename="cloud")
@@ -10,6 +10,8 @@ router.register("resources", views.ResourceViewSet, basename="resource")
 router.register("jobs", views.JobViewSet, basename="job")
 router.register("audit", views.AuditEventViewSet, basename="audit")
 router.register("api-keys", views.ApiKeyViewSet, basename="api-key")
+router.register("users", admin_views.UserViewSet, basename="user")
+router.register("roles", admin_views.RoleViewSet, basename="role")
 
 urlpatterns = [
     path("v1/queues/", views.QueueView.as_view(), name="queues"),

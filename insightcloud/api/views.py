@@ -7,21 +7,23 @@ import json
 from django.core.exceptions import PermissionDenied
 from django.core.serializers.json import DjangoJSONEncoder
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema, inline_serializer
-from rest_framework import mixins, permissions, serializers, status, viewsets
+from drf_spectacular.utils import OpenApiParameter, PolymorphicProxySerializer, extend_schema, inline_serializer
+from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from insightcloud.accounts import audit
-from insightcloud.accounts.api_keys import create_api_key, revoke_api_key
-from insightcloud.accounts.models import ApiKey
+from insightcloud.accounts import administration, audit
+from insightcloud.accounts.api_keys import create_api_key
+from insightcloud.accounts.filtersets import AuditEventFilterSet, export_events
 from insightcloud.accounts.permissions import (
+    api_keys_visible_to,
     audit_events_visible_to,
     can_add_clouds,
     can_cancel_job,
     can_manage_cloud,
     can_manage_resource,
+    can_revoke_api_key,
     clouds_visible_to,
     jobs_visible_to,
     resources_visible_to,
@@ -29,6 +31,7 @@ from insightcloud.accounts.permissions import (
 )
 from insightcloud.api import serializers as s
 from insightcloud.api.pagination import ResourceCursor
+from insightcloud.exports import FORMATS
 from insightcloud.inventory import operations
 from insightcloud.inventory.filtersets import ResourceFilterSet
 from insightcloud.inventory.models import cloud_names
@@ -196,11 +199,20 @@ class ResourceViewSet(viewsets.ReadOnlyModelViewSet):
         return Response(s.JobSerializer(job).data, status=status.HTTP_202_ACCEPTED)
 
 
-class JobViewSet(viewsets.ReadOnlyModelViewSet):
+class JobViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     serializer_class = s.JobSerializer
 
     def get_queryset(self):  # noqa: ANN201
         return jobs_visible_to(self.request.user).order_by("-enqueued_at")
+
+    @extend_schema(request=s.EnqueueRequestSerializer, responses={202: s.JobSerializer})
+    def create(self, request, *args, **kwargs):  # noqa: ANN001, ANN201
+        """Enqueue now (p0): a harvest or a compliance evaluation of a cloud you manage."""
+        body = s.EnqueueRequestSerializer(data=request.data, context={"request": request})
+        body.is_valid(raise_exception=True)
+        options = dict(body.validated_data)
+        job, _ = operations.enqueue_now(request.user, options.pop("kind"), options.pop("cloud"), request, **options)
+        return Response(s.JobSerializer(job).data, status=status.HTTP_202_ACCEPTED)
 
     @extend_schema(request=None, responses=s.JobSerializer)
     @action(detail=True, methods=["post"])
@@ -229,26 +241,39 @@ class QueueView(APIView):
         return Response(json.loads(json.dumps(queue_report(), cls=DjangoJSONEncoder)))
 
 
-class IsDomainAdmin(permissions.BasePermission):
-    def has_permission(self, request, view) -> bool:  # noqa: ANN001
-        user = request.user
-        return bool(user and user.is_authenticated and (user.is_superuser or user.access_level == "domain_admin"))
-
-
 class AuditEventViewSet(viewsets.ReadOnlyModelViewSet):
+    """The audit log you may see, filtered by who, what and time range (like the Audit page)."""
+
     serializer_class = s.AuditEventSerializer
+    filterset_class = AuditEventFilterSet
 
     def get_queryset(self):  # noqa: ANN201
         return audit_events_visible_to(self.request.user)
 
+    @extend_schema(
+        parameters=[OpenApiParameter("export", str, enum=list(FORMATS), description="file format (default csv)")],
+        responses={(200, "text/csv"): OpenApiTypes.STR, (200, "application/json"): OpenApiTypes.ANY},
+    )
+    @action(detail=False, methods=["get"], pagination_class=None)
+    def export(self, request):  # noqa: ANN001, ANN201
+        """Every matching event as a CSV or JSON download (the list's filters apply)."""
+        fmt = request.query_params.get("export") or "csv"
+        if fmt not in FORMATS:
+            raise serializers.ValidationError({"export": [f"must be one of {', '.join(FORMATS)}"]})
+        return export_events(request, self.filter_queryset(self.get_queryset()), fmt)
+
 
 class ApiKeyViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet):
-    """Your own API keys. The key itself is in the creation response only."""
+    """Your API keys, and for administrators (and domain viewers, read-only) those of the users they
+    administer; ``?user=<name>`` narrows to one user. The key itself is in the creation response only."""
 
     serializer_class = s.ApiKeySerializer
 
     def get_queryset(self):  # noqa: ANN201
-        return ApiKey.objects.filter(user=self.request.user).order_by("-created_at")
+        keys = api_keys_visible_to(self.request.user).select_related("user")
+        if username := self.request.query_params.get("user"):
+            keys = keys.filter(user__username=username)
+        return keys.order_by("-created_at")
 
     @extend_schema(
         responses=inline_serializer(
@@ -267,6 +292,7 @@ class ApiKeyViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, viewsets.Gen
     @action(detail=True, methods=["post"])
     def revoke(self, request, pk=None):  # noqa: ANN001, ANN201
         key = self.get_object()
-        if revoke_api_key(key):
-            audit.record("api_key.revoke", request=request, target=key)
+        if not can_revoke_api_key(request.user, key):
+            raise PermissionDenied("you may see this key but not revoke it")
+        administration.revoke_key(request.user, key, request)
         return Response(s.ApiKeySerializer(key).data)

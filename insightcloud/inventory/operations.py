@@ -38,6 +38,25 @@ def harvest_now(user: Any, cloud: CloudAccount, request: Any = None, *, regions=
     return job, created
 
 
+def evaluate_now(user: Any, cloud: CloudAccount, request: Any = None, *, full: bool = False):  # noqa: ANN201
+    """Enqueue an immediate (p0) compliance evaluation; one already queued is moved up, not doubled."""
+    from compliance.jobs import enqueue_evaluation
+
+    _require_manage(user, cloud)
+    job, created = enqueue_evaluation(cloud.pk, full=full, requested_by=getattr(user, "username", ""), priority="p0")
+    audit.record("cloud.evaluate", actor=user, request=request, target=cloud, job=job.pk, created=created, full=full)
+    return job, created
+
+
+def enqueue_now(user: Any, kind: str, cloud: CloudAccount, request: Any = None, **options: Any):  # noqa: ANN201
+    """The Jobs page's and the API's "enqueue now": one of ENQUEUEABLE_JOB_KINDS for a cloud the user manages."""
+    if kind == "harvest":
+        return harvest_now(user, cloud, request, regions=options.get("regions"), types=options.get("types"))
+    if kind == "evaluate":
+        return evaluate_now(user, cloud, request, full=bool(options.get("full")))
+    raise ValueError(f"job kind {kind!r} cannot be enqueued by hand")
+
+
 def set_paused(user: Any, cloud: CloudAccount, paused: bool, request: Any = None) -> CloudAccount:
     _require_manage(user, cloud)
     cloud.status = CloudStatus.PAUSED if paused else CloudStatus.PENDING

@@ -3,7 +3,6 @@ through HTMX partials."""
 
 from __future__ import annotations
 
-import csv
 import json
 
 from django.contrib import messages
@@ -13,13 +12,14 @@ from django.core.exceptions import PermissionDenied
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.db.models import Count
-from django.http import Http404, HttpResponse, StreamingHttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 from django_tables2 import RequestConfig
 from django_tables2.paginators import LazyPaginator
 
 from insightcloud.accounts import audit
+from insightcloud.accounts.filtersets import AuditEventFilterSet, export_events
 from insightcloud.accounts.models import AccessLevel, User
 from insightcloud.accounts.permissions import (
     audit_events_visible_to,
@@ -30,14 +30,16 @@ from insightcloud.accounts.permissions import (
     clouds_visible_to,
     is_domain_admin,
     jobs_visible_to,
+    may_view_administration,
     resources_visible_to,
     sees_whole_domain,
 )
+from insightcloud.exports import FORMATS, streaming_export
 from insightcloud.inventory import operations
 from insightcloud.inventory.filtersets import ResourceFilterSet
 from insightcloud.inventory.models import Organization, cloud_names
 from insightcloud.inventory.tables import DEFAULT_COLUMNS, ResourceTable
-from insightcloud.web.forms import FirstAdminForm, LoginForm
+from insightcloud.web.forms import EnqueueForm, FirstAdminForm, LoginForm
 from insightcloud.web.status import broker_state, database_state, processes_state
 
 EXPORT_FIELDS = ("native_id", "name", "resource_type", "native_type", "provider", "region", "first_seen", "last_seen")
@@ -160,34 +162,9 @@ def export_resources(resources, fmt: str) -> HttpResponse:  # noqa: ANN001
             row["account_id"] = row.pop("cloud__account_id")
             yield row
 
-    if fmt == "json":
-
-        def json_lines():
-            yield "["
-            for index, row in enumerate(records()):
-                yield ("," if index else "") + json.dumps(row, cls=DjangoJSONEncoder)
-            yield "]"
-
-        response = StreamingHttpResponse(json_lines(), content_type="application/json")
-    else:
-
-        class Echo:
-            def write(self, value: str) -> str:
-                return value
-
-        writer = csv.writer(Echo())
-        header = ["resource_id", "name", "resource_type", "native_type", "provider", "cloud_name", "account_id"]
-        header += ["region", "first_seen", "last_seen", "tags"]
-
-        def csv_lines():
-            yield writer.writerow(header)
-            for row in records():
-                row["tags"] = json.dumps(row["tags"], sort_keys=True)
-                yield writer.writerow([row[h] for h in header])
-
-        response = StreamingHttpResponse(csv_lines(), content_type="text/csv")
-    response["Content-Disposition"] = f'attachment; filename="inventory.{fmt}"'
-    return response
+    header = ["resource_id", "name", "resource_type", "native_type", "provider", "cloud_name", "account_id"]
+    header += ["region", "first_seen", "last_seen", "tags"]
+    return streaming_export(records(), header, fmt, "inventory")
 
 
 def resource_detail(request, pk: int):  # noqa: ANN001, ANN201
@@ -230,12 +207,28 @@ def jobs(request):  # noqa: ANN001, ANN201
         audit.record("job.cancel", request=request, target=job, outcome=outcome)
         messages.success(request, f"Job {job.pk}: {outcome}.")
         return redirect("jobs")
+    enqueue_form = EnqueueForm(actor=request.user)
+    if request.method == "POST" and request.POST.get("enqueue"):
+        enqueue_form = EnqueueForm(request.POST, actor=request.user)
+        if enqueue_form.is_valid():
+            data = enqueue_form.cleaned_data
+            try:
+                job, created = operations.enqueue_now(
+                    request.user, data["kind"], data["cloud"], request, full=data["full"]
+                )
+            except PermissionDenied as exc:  # a paused cloud
+                messages.error(request, str(exc))
+            else:
+                state = "enqueued" if created else "already queued"
+                messages.success(request, f"{job.kind} of {data['cloud'].name}: job {job.pk} {state} (p0).")
+                return redirect("jobs")
     recent = jobs_visible_to(request.user).select_related("cloud").order_by("-enqueued_at")[:100]
     context = {
         "jobs": recent,
         "report": queue_report() if sees_whole_domain(request.user) else None,
         "failures": jobs_visible_to(request.user).filter(status="failed").order_by("-finished_at")[:10],
         "can_cancel": is_domain_admin(request.user) or clouds_managed_by(request.user).exists(),
+        "enqueue_form": enqueue_form if enqueue_form.fields["kind"].choices else None,
     }
     template = "web/jobs_live.html" if request.headers.get("HX-Request") else "web/jobs.html"
     return render(request, template, context)
@@ -252,49 +245,34 @@ def system(request):  # noqa: ANN001, ANN201
         "scheduler": scheduler,
         "workers": workers,
         "version": settings.VERSION,
+        "administration": may_view_administration(request.user),
     }
-    if not request.user.is_superuser and request.user.access_level != AccessLevel.DOMAIN_ADMIN:
-        messages.info(request, "Settings, users and roles are for domain administrators.")
     return render(request, "web/system.html", context)
 
 
 def audit_log(request):  # noqa: ANN001, ANN201
-    """Who did what: domain admins see all, organization admins their organization, others themselves."""
-    events = audit_events_visible_to(request.user)
-    if action := request.GET.get("action"):
-        events = events.filter(action__startswith=action)
-    if request.GET.get("export") == "csv":
-        response = HttpResponse(content_type="text/csv")
-        response["Content-Disposition"] = 'attachment; filename="audit.csv"'
-        writer = csv.writer(response)
-        writer.writerow(["time", "actor", "action", "target", "address", "details"])
-        for event in events.iterator():
-            writer.writerow(
-                [
-                    event.created_at.isoformat(),
-                    event.actor_name,
-                    event.action,
-                    event.target,
-                    event.source_address,
-                    json.dumps(event.details, sort_keys=True, cls=DjangoJSONEncoder),
-                ]
-            )
-        return response
-    return render(request, "web/audit.html", {"events": events[:500]})
+    """Who did what: domain-wide users see all, organization admins their organization, others themselves.
+    Filter by who, what and time range; export the filtered events as CSV or JSON."""
+    filterset = AuditEventFilterSet(request.GET or None, queryset=audit_events_visible_to(request.user))
+    events = filterset.qs if filterset.is_bound and filterset.is_valid() else filterset.queryset
+    export = request.GET.get("export")
+    if export in FORMATS:
+        return export_events(request, events, export)
+    return render(request, "web/audit.html", {"events": events[:500], "filter": filterset})
 
 
 def api_keys(request):  # noqa: ANN001, ANN201
     """Your API keys: make one (shown once), see when each was last used, revoke."""
 
-    from insightcloud.accounts.api_keys import create_api_key, revoke_api_key
+    from insightcloud.accounts.administration import revoke_key
+    from insightcloud.accounts.api_keys import create_api_key
     from insightcloud.accounts.models import ApiKey
 
     new_key = None
     if request.method == "POST":
         if request.POST.get("revoke"):
             key = get_object_or_404(ApiKey, pk=request.POST["revoke"], user=request.user)
-            if revoke_api_key(key):
-                audit.record("api_key.revoke", request=request, target=key)
+            revoke_key(request.user, key, request)
         elif name := request.POST.get("name", "").strip():
             key, new_key = create_api_key(request.user, name[:100])
             audit.record("api_key.create", request=request, target=key)
