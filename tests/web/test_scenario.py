@@ -82,6 +82,12 @@ class Screens:
         save_shot(page, f"scenario-{self.count:02d}-{name}")
 
 
+def go(page, live_server, link: str, path: str) -> None:  # noqa: ANN001
+    """Follow a link of the navigation bar and wait for its page."""
+    page.click(f"nav >> text={link}")
+    page.wait_for_url(f"{live_server.url}{path}")
+
+
 def wait_for_jobs(page, kind: str, succeeded: int, worker_logs) -> None:  # noqa: ANN001
     """On the live Jobs page: wait until `succeeded` jobs of `kind` are shown succeeded (or one failed)."""
     page.wait_for_function(
@@ -98,7 +104,7 @@ def wait_for_jobs(page, kind: str, succeeded: int, worker_logs) -> None:  # noqa
 
 
 def open_cloud_form(page, live_server) -> None:  # noqa: ANN001
-    page.click("text=Clouds")
+    go(page, live_server, "Clouds", "/clouds/")
     page.click("text=Add cloud")
     if not page.url.endswith("/clouds/add/aws"):  # a provider chooser in between
         page.click("a[href$='/clouds/add/aws']")
@@ -119,9 +125,9 @@ def submit_aws_cloud(page, live_server, endpoint_url: str, screen) -> int:  # no
     return int(page.url.rsplit("/", 1)[-1])
 
 
-def open_from_inventory(page, search: str, name: str, screen) -> int:  # noqa: ANN001
+def open_from_inventory(page, live_server, search: str, name: str, screen) -> int:  # noqa: ANN001
     """Filter the inventory by a text search, open the one resource it leaves; returns its id."""
-    page.click("nav >> text=Inventory")
+    go(page, live_server, "Inventory", "/inventory/")
     page.fill("input[name=q]", search)
     page.click("#inventory-filter button.primary")
     page.wait_for_function(
@@ -161,22 +167,26 @@ def test_a_new_user_onboards_aws_harvests_exempts_and_stops_an_instance_and_anot
     screen(page, "cloud")
 
     # The Jobs page updates itself while the worker harvests, then evaluates (a follow-up job).
-    page.click("nav >> text=Jobs")
+    go(page, live_server, "Jobs", "/jobs/")
     page.wait_for_selector('#jobs-table tr[data-kind="harvest"]')
+    page.evaluate("window.notReloaded = true")
     wait_for_jobs(page, "harvest", 1, lambda: logs(tmp_path))
     wait_for_jobs(page, "evaluate", 1, lambda: logs(tmp_path))
+    assert page.evaluate("window.notReloaded"), "the table updates in place (HTMX), the page is not reloaded"
     assert "Scenario AWS" in page.inner_text("#jobs-table")
     screen(page, "jobs")
 
-    page.click("nav >> text=Dashboard")
+    go(page, live_server, "Dashboard", "/")
     harvested = Resource.objects.filter(cloud_id=cloud_id, deleted_at=None).count()
     assert harvested >= 2
     assert page.inner_text("#resource-total") == str(harvested)
-    page.wait_for_function("document.querySelectorAll('canvas.chart').length === 3")
+    page.wait_for_function(  # dashboard.js drew the three charts, each with bars
+        "[...document.querySelectorAll('canvas.chart')].filter(c => c.chart?.data.datasets[0].data.length).length === 3"
+    )
     screen(page, "dashboard")
 
     # The public bucket: its finding, its history; exempt the finding.
-    bucket_id = open_from_inventory(page, "scenario-public", PUBLIC_BUCKET, screen)
+    bucket_id = open_from_inventory(page, live_server, "scenario-public", PUBLIC_BUCKET, screen)
     finding = page.locator('#findings tr[data-insight="storage-container-public"]')
     assert "open" in finding.inner_text()
     assert "created" in page.inner_text("#history")
@@ -188,9 +198,12 @@ def test_a_new_user_onboards_aws_harvests_exempts_and_stops_an_instance_and_anot
     finding = page.locator('#findings tr[data-insight="storage-container-public"]')
     assert "exempted" in finding.inner_text() and "public by design" in finding.inner_text()
     screen(page, "bucket-exempted")
+    go(page, live_server, "Exemptions", "/exemptions/")
+    assert PUBLIC_BUCKET in page.inner_text("#exemptions-table") and "active" in page.inner_text("#exemptions-table")
+    screen(page, "exemptions")
 
     # The instance: stop it (after a confirmation), wait for the action and the harvest it asks for.
-    instance_id = open_from_inventory(page, "scenario-web", "scenario-web", screen)
+    instance_id = open_from_inventory(page, live_server, "scenario-web", "scenario-web", screen)
     assert '"state": "running"' in page.inner_text("#properties")
     screen(page, "instance")
     confirmations = []
@@ -198,7 +211,7 @@ def test_a_new_user_onboards_aws_harvests_exempts_and_stops_an_instance_and_anot
     page.click("#actions button[value='aws.instance.stop']")
     page.wait_for_selector("text=/aws.instance.stop: job \\d+ enqueued/")
     assert confirmations and "aws.instance.stop" in confirmations[0]
-    page.click("nav >> text=Jobs")
+    go(page, live_server, "Jobs", "/jobs/")
     wait_for_jobs(page, "action", 1, lambda: logs(tmp_path))
     wait_for_jobs(page, "harvest", 2, lambda: logs(tmp_path))
     screen(page, "jobs-after-action")
@@ -215,6 +228,12 @@ def test_a_new_user_onboards_aws_harvests_exempts_and_stops_an_instance_and_anot
     outsider.goto(f"{live_server.url}/inventory/")
     assert outsider.inner_text("#inventory-table tbody") == "No resources match."
     screen(outsider, "outsider-inventory")
+    for link, path in (("Clouds", "/clouds/"), ("Jobs", "/jobs/"), ("Exemptions", "/exemptions/")):
+        go(outsider, live_server, link, path)
+        text = outsider.inner_text("main")
+        assert not any(name in text for name in ("Scenario AWS", PUBLIC_BUCKET, "scenario-web")), link
+        if link != "Clouds":  # (the empty text of the clouds page is the onboarding invitation)
+            assert outsider.inner_text("main table tbody").startswith("No "), link
     for path in (f"/resources/{bucket_id}", f"/resources/{instance_id}", f"/clouds/{cloud_id}"):
         assert outsider.goto(f"{live_server.url}{path}").status == 404, path
     screen(outsider, "outsider-404")
