@@ -92,24 +92,6 @@ def dashboard(request):  # noqa: ANN001, ANN201
     return render(request, "web/dashboard.html", context)
 
 
-def cloud_list(request):  # noqa: ANN001, ANN201
-    clouds = (
-        clouds_visible_to(request.user)
-        .select_related("organization")
-        .annotate(resource_count=Count("resources"))
-        .order_by("name")
-    )
-    return render(request, "web/clouds.html", {"clouds": clouds})
-
-
-def cloud_detail(request, pk: int):  # noqa: ANN001, ANN201
-    cloud = get_object_or_404(clouds_visible_to(request.user), pk=pk)
-    jobs = cloud.jobs.order_by("-enqueued_at")[:20]
-    by_type = cloud.resources.filter(deleted_at__isnull=True).values("native_type").annotate(n=Count("id"))
-    context = {"cloud": cloud, "jobs": jobs, "by_type": by_type, "can_manage": can_manage_cloud(request.user, cloud)}
-    return render(request, "web/cloud_detail.html", context)
-
-
 @require_POST
 def cloud_action(request, pk: int, operation: str):  # noqa: ANN001, ANN201
     cloud = get_object_or_404(clouds_visible_to(request.user), pk=pk)
