@@ -19,7 +19,7 @@ from scheduler.models import Job
 from tests.aws.conftest import MOTO_AMI, aws, moto, moto_server  # noqa: F401  (fixtures)
 from tests.scheduler.conftest import logs, processes  # noqa: F401  (fixture)
 from tests.web.conftest import make_user
-from tests.web.test_browser import browser, log_in  # noqa: F401  (fixture)
+from tests.web.test_browser import ARTIFACTS, browser, log_in  # noqa: F401  (fixture)
 from tests.web.test_browser import shot as save_shot
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -76,6 +76,8 @@ class Screens:
 
     def __init__(self) -> None:
         self.count = 0
+        for old in ARTIFACTS.glob("scenario-*.png"):  # a shorter run must not leave pages of a longer one
+            old.unlink()
 
     def __call__(self, page, name: str) -> None:  # noqa: ANN001
         self.count += 1
@@ -122,6 +124,7 @@ def submit_aws_cloud(page, live_server, endpoint_url: str, screen) -> int:  # no
     screen(page, "cloud-form")
     page.click("button[type=submit]")
     page.wait_for_url(re.compile(rf"{re.escape(live_server.url)}/clouds/\d+$"))
+    page.wait_for_selector("text=Added Scenario AWS")
     return int(page.url.rsplit("/", 1)[-1])
 
 
