@@ -239,4 +239,5 @@ def test_a_new_user_onboards_aws_harvests_exempts_and_stops_an_instance_and_anot
             assert outsider.inner_text("main table tbody").startswith("No "), link
     for path in (f"/resources/{bucket_id}", f"/resources/{instance_id}", f"/clouds/{cloud_id}"):
         assert outsider.goto(f"{live_server.url}{path}").status == 404, path
+        assert "Not found" in outsider.inner_text("main h1") and "Scenario AWS" not in outsider.inner_text("main")
     screen(outsider, "outsider-404")
