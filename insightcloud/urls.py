@@ -1,7 +1,7 @@
 from django.contrib.auth.views import LogoutView
 from django.urls import include, path
 
-from insightcloud.web import admin_views, compliance_views, insight_editor, views
+from insightcloud.web import admin_views, cloud_views, compliance_views, insight_editor, views
 from insightcloud.web.status import status
 
 urlpatterns = [
@@ -11,8 +11,10 @@ urlpatterns = [
     path("logout", LogoutView.as_view(), name="logout"),
     path("setup", views.setup, name="setup"),
     path("", views.dashboard, name="dashboard"),
-    path("clouds/", views.cloud_list, name="clouds"),
-    path("clouds/<int:pk>", views.cloud_detail, name="cloud-detail"),
+    path("clouds/", cloud_views.cloud_list, name="clouds"),
+    path("clouds/add/<str:provider>", cloud_views.cloud_add, name="cloud-add"),
+    path("clouds/<int:pk>", cloud_views.cloud_detail, name="cloud-detail"),
+    path("clouds/<int:pk>/harvest-strategy", cloud_views.cloud_harvest_strategy, name="cloud-harvest-strategy"),
     path("clouds/<int:pk>/delete", views.cloud_delete, name="cloud-delete"),
     path("clouds/<int:pk>/<str:operation>", views.cloud_action, name="cloud-action"),
     path("inventory/", views.inventory, name="inventory"),

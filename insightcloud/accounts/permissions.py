@@ -247,6 +247,28 @@ def job_kinds_enqueueable_by(user: User) -> dict[str, str]:
     return dict(ENQUEUEABLE_JOB_KINDS) if clouds_managed_by(user).exists() else {}
 
 
+def organizations_where_clouds_can_be_added(user: User) -> QuerySet[Organization]:
+    """Domain admins onboard clouds anywhere; organization admins, and basic users whose role manages
+    all clouds, in their own organization; nobody else."""
+    if is_domain_admin(user):
+        return Organization.objects.all()
+    if user.organization_id is None or user.access_level == AccessLevel.DOMAIN_VIEWER:
+        return Organization.objects.none()
+    own = Organization.objects.filter(pk=user.organization_id)
+    if user.access_level == AccessLevel.ORGANIZATION_ADMIN:
+        return own
+    return own if _roles(user, manage=True).filter(all_clouds=True).exists() else Organization.objects.none()
+
+
+def can_add_clouds(user: User) -> bool:
+    return user.is_authenticated and organizations_where_clouds_can_be_added(user).exists()
+
+
+def can_use_server_credentials(user: User) -> bool:
+    """The server's own credentials (AWS instance role) reach the platform's account: domain admins only."""
+    return is_domain_admin(user)
+
+
 # --- Custom insights and packs --------------------------------------------------------------
 
 

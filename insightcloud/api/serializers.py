@@ -10,6 +10,7 @@ from scheduler.models import Job
 
 class CloudSerializer(serializers.ModelSerializer):
     organization = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    disabled_regions = serializers.SerializerMethodField(help_text="regions the scheduler skips")
 
     class Meta:
         model = CloudAccount
@@ -22,11 +23,48 @@ class CloudSerializer(serializers.ModelSerializer):
             "account_id",
             "auth_type",
             "regions",
+            "disabled_regions",
             "status",
             "status_detail",
             "created_at",
             "last_harvest_at",
         ]
+
+    def get_disabled_regions(self, cloud: CloudAccount) -> list[str]:
+        from scheduler.planner import strategy_of
+
+        strategy = strategy_of(cloud)
+        return list(strategy.disabled_regions) if strategy else []
+
+
+class CloudUpdateSerializer(serializers.Serializer):
+    """PATCH /clouds/<id>/: switch regions off and on (the onboarding checked which exist)."""
+
+    disabled_regions = serializers.ListField(child=serializers.CharField(max_length=64), required=False)
+
+
+class HarvestTypeSerializer(serializers.Serializer):
+    native_type = serializers.CharField()
+    resource_type = serializers.CharField()
+    default_minutes = serializers.IntegerField()
+    minutes = serializers.IntegerField(help_text="the interval in force: the override, else the default")
+    last_harvest_at = serializers.DateTimeField(allow_null=True)
+    next_due_at = serializers.DateTimeField(allow_null=True)
+    last_count = serializers.IntegerField(allow_null=True)
+    permissions = serializers.ListField(child=serializers.CharField())
+
+
+class HarvestStrategySerializer(serializers.Serializer):
+    """A cloud's harvest strategy; PATCH any of intervals (replaces every override), disabled_regions, dynamic."""
+
+    intervals = serializers.DictField(
+        child=serializers.IntegerField(allow_null=True),
+        required=False,
+        help_text="minutes per native or normalized type; null or absent: the type's default",
+    )
+    disabled_regions = serializers.ListField(child=serializers.CharField(max_length=64), required=False)
+    dynamic = serializers.BooleanField(required=False)
+    types = HarvestTypeSerializer(many=True, read_only=True)
 
 
 class HarvestRequestSerializer(serializers.Serializer):
@@ -163,3 +201,33 @@ class EnqueueRequestSerializer(serializers.Serializer):
         if request is not None and request.user.is_authenticated:
             fields["cloud"].queryset = clouds_visible_to(request.user)
         return fields
+
+
+def onboarding_serializer(provider: str) -> type[serializers.Serializer]:
+    """The request body of POST /clouds/ for one provider, described from its onboarding form (one definition)."""
+    from django import forms
+
+    from insightcloud.inventory.onboarding import FORMS, SecretInput, SecretTextarea
+
+    form = FORMS[provider]
+    # A plain string: the discriminator mapping of the NewCloud schema names the providers.
+    fields: dict[str, serializers.Field] = {"provider": serializers.CharField(help_text=f'"{provider}"')}
+    for name, field in form.base_fields.items():
+        options = {"required": field.required, "help_text": str(field.help_text or "") or None}
+        if isinstance(field, forms.FileField):
+            continue  # the GUI's upload; the API takes the key's text
+        if isinstance(field, forms.ModelChoiceField):
+            fields[name] = serializers.SlugField(required=False, help_text="organization slug (default: yours)")
+        elif isinstance(field, forms.ChoiceField):
+            fields[name] = serializers.ChoiceField(choices=list(field.choices), **options)
+        elif isinstance(field.widget, SecretInput | SecretTextarea):
+            fields[name] = serializers.CharField(write_only=True, **options)
+        elif isinstance(field, forms.URLField):
+            fields[name] = serializers.URLField(**options)
+        else:
+            fields[name] = serializers.CharField(**options)
+    return type(f"New{provider.capitalize()}Cloud", (serializers.Serializer,), fields)
+
+
+class NewCloudsSerializer(serializers.Serializer):
+    clouds = CloudSerializer(many=True)

@@ -11,7 +11,6 @@ from django.contrib.auth.views import LoginView
 from django.core.exceptions import PermissionDenied
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
-from django.db.models import Count
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
@@ -84,29 +83,6 @@ def dashboard(request):  # noqa: ANN001, ANN201
     from insightcloud.web.dashboard import figures
 
     return render(request, "web/dashboard.html", figures(request.user))
-
-
-def cloud_list(request):  # noqa: ANN001, ANN201
-    """Visible clouds; ``?status=`` keeps one status, ``?errors=1`` the clouds with errors (dashboard links)."""
-    from insightcloud.web.dashboard import clouds_with_errors
-
-    clouds = clouds_visible_to(request.user)
-    status = request.GET.get("status", "")
-    if status:
-        clouds = clouds.filter(status=status)
-    errors_only = request.GET.get("errors") == "1"
-    if errors_only:
-        clouds = clouds_with_errors(clouds)
-    clouds = clouds.select_related("organization").annotate(resource_count=Count("resources")).order_by("name")
-    return render(request, "web/clouds.html", {"clouds": clouds, "status": status, "errors_only": errors_only})
-
-
-def cloud_detail(request, pk: int):  # noqa: ANN001, ANN201
-    cloud = get_object_or_404(clouds_visible_to(request.user), pk=pk)
-    jobs = cloud.jobs.order_by("-enqueued_at")[:20]
-    by_type = cloud.resources.filter(deleted_at__isnull=True).values("native_type").annotate(n=Count("id"))
-    context = {"cloud": cloud, "jobs": jobs, "by_type": by_type, "can_manage": can_manage_cloud(request.user, cloud)}
-    return render(request, "web/cloud_detail.html", context)
 
 
 @require_POST
