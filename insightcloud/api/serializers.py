@@ -69,7 +69,9 @@ class ResourceGroupSerializer(serializers.ModelSerializer):
 
 
 class GroupMembersSerializer(serializers.Serializer):
-    resources = serializers.ListField(child=serializers.IntegerField(min_value=1), min_length=1, max_length=1000)
+    resources = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=2**63 - 1), min_length=1, max_length=1000
+    )
 
 
 class GroupChangeSerializer(serializers.Serializer):
