@@ -1,7 +1,7 @@
 from django.contrib.auth.views import LogoutView
 from django.urls import include, path
 
-from insightcloud.web import admin_views, cloud_views, compliance_views, insight_editor, views
+from insightcloud.web import admin_views, cloud_views, compliance_views, group_views, insight_editor, views
 from insightcloud.web.status import status
 
 urlpatterns = [
@@ -20,7 +20,11 @@ urlpatterns = [
     path("inventory/", views.inventory, name="inventory"),
     path("resources/<int:pk>", views.resource_detail, name="resource-detail"),
     path("resources/<int:pk>/action", views.resource_action, name="resource-action"),
+    path("resources/<int:pk>/action/<int:job_id>", views.resource_action_status, name="resource-action-status"),
     path("resources/<int:pk>/exempt", compliance_views.exempt_finding, name="exempt-finding"),
+    path("groups/", group_views.group_list, name="groups"),
+    path("groups/add", group_views.group_add, name="group-add"),
+    path("groups/<int:pk>/remove", group_views.group_remove, name="group-remove"),
     path("insights/", compliance_views.insight_list, name="insights"),
     path("insights/custom/new", insight_editor.insight_new, name="insight-new"),
     path("insights/custom/validate", insight_editor.insight_validate, name="insight-validate"),

@@ -4,7 +4,7 @@ from rest_framework import serializers
 
 from insightcloud.accounts.models import ApiKey, AuditEvent
 from insightcloud.accounts.permissions import ENQUEUEABLE_JOB_KINDS, clouds_visible_to
-from insightcloud.inventory.models import CloudAccount, Resource, ResourceChange
+from insightcloud.inventory.models import CloudAccount, Resource, ResourceChange, ResourceGroup
 from scheduler.models import Job
 
 
@@ -76,6 +76,46 @@ class ActionRequestSerializer(serializers.Serializer):
     action = serializers.CharField(max_length=100)
     dry_run = serializers.BooleanField(default=False)
     params = serializers.DictField(child=serializers.CharField(max_length=500), required=False)
+
+
+class ActionSpecSerializer(serializers.Serializer):
+    """An action that applies to a resource; ``parameters`` must be sent in ``params``."""
+
+    name = serializers.CharField()
+    description = serializers.CharField()
+    parameters = serializers.ListField(child=serializers.CharField())
+    permissions = serializers.ListField(child=serializers.CharField(), help_text="cloud permissions it needs")
+    applies_when = serializers.CharField(source="applies_to.summary")
+
+
+class ResourceGroupSerializer(serializers.ModelSerializer):
+    organization = serializers.SlugField(
+        source="organization.slug", required=False, help_text="default: your own organization"
+    )
+    member_count = serializers.IntegerField(read_only=True, help_text="live members you can see")
+
+    class Meta:
+        model = ResourceGroup
+        fields = ["id", "organization", "name", "description", "member_count", "created_at"]
+        read_only_fields = ["created_at"]
+        # Uniqueness per organization is checked when creating, with a clear message.
+        validators = []
+
+    def validate(self, attrs: dict) -> dict:
+        if "organization" in attrs:
+            attrs["organization"] = attrs["organization"]["slug"]
+        return attrs
+
+
+class GroupMembersSerializer(serializers.Serializer):
+    resources = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=2**63 - 1), min_length=1, max_length=1000
+    )
+
+
+class GroupChangeSerializer(serializers.Serializer):
+    changed = serializers.IntegerField(help_text="how many resources were added or removed")
+    group = ResourceGroupSerializer()
 
 
 class ResourceSerializer(serializers.ModelSerializer):

@@ -26,6 +26,7 @@ from insightcloud.accounts.permissions import (
     can_revoke_api_key,
     clouds_visible_to,
     jobs_visible_to,
+    organizations_visible_to,
     resources_visible_to,
     sees_whole_domain,
 )
@@ -173,13 +174,17 @@ class ResourceViewSet(viewsets.ReadOnlyModelViewSet):
     def get_serializer_class(self):  # noqa: ANN201
         return s.ResourceDetailSerializer if self.action == "retrieve" else s.ResourceSerializer
 
-    @extend_schema(request=s.ActionRequestSerializer, responses={202: s.JobSerializer})
-    @action(detail=True, methods=["post"], url_path="actions")
+    @extend_schema(methods=["GET"], request=None, responses=s.ActionSpecSerializer(many=True))
+    @extend_schema(methods=["POST"], request=s.ActionRequestSerializer, responses={202: s.JobSerializer})
+    @action(detail=True, methods=["get", "post"], url_path="actions")
     def run_action(self, request, pk=None):  # noqa: ANN001, ANN201
-        """Enqueue an on-demand (p0) action on this resource: stop an instance, block public access …"""
-        from scheduler.actions import request_action
+        """GET: the actions that apply to this resource as last harvested. POST: enqueue one as a
+        p0 job (stop an instance, block public access …); one that does not apply is refused."""
+        from scheduler.actions import actions_for, request_action
 
         resource = self.get_object()
+        if request.method == "GET":
+            return Response(s.ActionSpecSerializer(actions_for(resource), many=True).data)
         if not can_manage_resource(request.user, resource):
             raise PermissionDenied("you may view this resource but not act on it")
         body = s.ActionRequestSerializer(data=request.data)
@@ -197,6 +202,69 @@ class ResourceViewSet(viewsets.ReadOnlyModelViewSet):
         name = body.validated_data["action"]
         audit.record("resource.action", request=request, target=resource, action_name=name, job=job.pk)
         return Response(s.JobSerializer(job).data, status=status.HTTP_202_ACCEPTED)
+
+
+class ResourceGroupViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
+    """Resource groups of your organization (every organization's for domain-wide users), with the
+    number of their members you can see. Create one, add or remove resources (ids from /resources/)."""
+
+    serializer_class = s.ResourceGroupSerializer
+
+    def get_queryset(self):  # noqa: ANN201
+        from insightcloud.inventory.groups import groups_with_member_counts
+
+        return groups_with_member_counts(self.request.user)
+
+    def create(self, request, *args, **kwargs):  # noqa: ANN001, ANN201
+        from insightcloud.inventory.groups import GroupError, create_group
+
+        body = self.get_serializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        slug = body.validated_data.get("organization")
+        organization = request.user.organization
+        if slug:
+            organization = organizations_visible_to(request.user).filter(slug=slug).first()
+            if organization is None:
+                raise serializers.ValidationError({"organization": [f"no organization {slug!r}"]})
+        if organization is None:
+            raise serializers.ValidationError({"organization": ["you belong to no organization; name one"]})
+        try:
+            data = body.validated_data
+            group = create_group(request.user, organization, data["name"], data.get("description", ""), request)
+        except GroupError as exc:
+            raise serializers.ValidationError({"name": [str(exc)]}) from None
+        group = self.get_queryset().get(pk=group.pk)
+        return Response(s.ResourceGroupSerializer(group).data, status=status.HTTP_201_CREATED)
+
+    def _change(self, request, change):  # noqa: ANN001, ANN202
+        from insightcloud.inventory.groups import GroupError, visible_resources
+
+        group = self.get_object()
+        body = s.GroupMembersSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        try:
+            resources = visible_resources(request.user, body.validated_data["resources"])
+            count = change(request.user, group, resources, request)
+        except GroupError as exc:
+            raise serializers.ValidationError({"resources": [str(exc)]}) from None
+        group = self.get_queryset().get(pk=group.pk)  # with its new member count
+        return Response({"changed": count, "group": s.ResourceGroupSerializer(group).data})
+
+    @extend_schema(request=s.GroupMembersSerializer, responses=s.GroupChangeSerializer)
+    @action(detail=True, methods=["post"])
+    def add(self, request, pk=None):  # noqa: ANN001, ANN201
+        """Add resources (all or none; another organization's ids answer 404)."""
+        from insightcloud.inventory.groups import add_resources
+
+        return self._change(request, add_resources)
+
+    @extend_schema(request=s.GroupMembersSerializer, responses=s.GroupChangeSerializer)
+    @action(detail=True, methods=["post"])
+    def remove(self, request, pk=None):  # noqa: ANN001, ANN201
+        """Remove resources from the group (they stay in the inventory)."""
+        from insightcloud.inventory.groups import remove_resources
+
+        return self._change(request, remove_resources)
 
 
 class JobViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):

@@ -20,6 +20,7 @@ from compliance.models import CustomInsight, CustomPack, Scorecard
 from insightcloud.accounts import audit
 from insightcloud.accounts.api_keys import create_api_key
 from insightcloud.accounts.models import AccessLevel, AuditEvent, Role
+from insightcloud.inventory.models import ResourceGroup
 from scheduler.runner import enqueue
 from tests.web.conftest import make_user
 from tests.web.permission_matrix import CUSTOM_INSIGHT, CUSTOM_PACK, MATRIX, PERSONAS, suggested_row
@@ -59,6 +60,7 @@ def objects(users, estate, organization):
     job, _ = enqueue("noop", priority="p2", cloud_id=estate["prod"].pk, organization_id=organization.pk)
     return {
         "cloud": estate["prod"],
+        "resource_group": ResourceGroup.objects.create(organization=organization, name="matrix members"),
         "resource": estate["prod_bucket"],
         "job": job,
         "user": member,
