@@ -25,6 +25,7 @@ from django.db.models import BooleanField, Count, ExpressionWrapper, F, Q, TextF
 from django.db.models.functions import Cast
 from django.utils import timezone
 
+from compliance import findings_flag
 from compliance.filters import Context
 from compliance.library import applicable, insights_for, packs_for
 from compliance.models import (
@@ -122,8 +123,8 @@ def evaluate_cloud(
         dropped = Finding.objects.filter(cloud=cloud, insight_id=key, status=FindingStatus.OPEN).exclude(
             resource__resource_type__in=insight.resource_types
         )
-        _resolve(Finding.objects.filter(pk__in=list(dropped.values_list("pk", flat=True))), started)
-    writer = _FindingWriter(cloud, catalog, started, result)
+        _resolve(dropped, started)
+    writer = _FindingWriter(cloud, catalog, started, result, full=full)
     all_by_type = _by_type(catalog.values())
     changed_by_type = _by_type(catalog[key] for key in changed)
 
@@ -258,8 +259,11 @@ def _by_type(insights: Iterable[Insight]) -> dict[str, list[tuple[str, Callable]
 class _FindingWriter:
     """Turns one page of outcomes into bulk creates and batched updates."""
 
-    def __init__(self, cloud: CloudAccount, catalog: dict[str, Insight], now: datetime, result: EvaluationResult):
+    def __init__(
+        self, cloud: CloudAccount, catalog: dict[str, Insight], now: datetime, result: EvaluationResult, full: bool
+    ):
         self.cloud = cloud
+        self.full = full
         self.severity = {key: insight.severity for key, insight in catalog.items()}
         self.now = now
         self.result = result
@@ -278,6 +282,7 @@ class _FindingWriter:
         resolve: list[int] = []
         reopen: list[int] = []
         counts = self.result.insights
+        opened_before, closed_before = len(self.opened), len(self.closed)
         for rid, checks in outcomes:
             for iid, fails in checks:
                 counted = counts[iid]
@@ -316,6 +321,13 @@ class _FindingWriter:
                     last_seen=self.now,
                     reopened_count=F("reopened_count") + 1,
                 )
+            # The inventory's has-findings flag of the resources whose findings changed (of every
+            # resource read on a full run, which so repairs it), in the same transaction.
+            flagged = resource_ids if self.full else self._changed_since(opened_before, closed_before)
+            findings_flag.refresh(flagged, self.now)
+
+    def _changed_since(self, opened_before: int, closed_before: int) -> set[int]:
+        return {rid for rid, _ in self.opened[opened_before:]} | {rid for rid, _ in self.closed[closed_before:]}
 
 
 _TABLE = Finding._meta.db_table
@@ -366,7 +378,13 @@ def _batches(ids: list[int]) -> Iterable[list[int]]:
 
 
 def _resolve(queryset, now: datetime) -> int:  # noqa: ANN001
-    return queryset.update(status=FindingStatus.RESOLVED, resolved_at=now)
+    """Resolve these findings (insights removed or narrowed) and refresh their resources' flag."""
+    rows = list(queryset.values_list("pk", "resource_id"))
+    with transaction.atomic():
+        for batch in _batches([pk for pk, _ in rows]):
+            Finding.objects.filter(pk__in=batch).update(status=FindingStatus.RESOLVED, resolved_at=now)
+        findings_flag.refresh((rid for _, rid in rows), now)
+    return len(rows)
 
 
 # --------------------------------------------------------------------------- exemptions
@@ -387,18 +405,30 @@ def apply_exemptions(cloud: CloudAccount, now: datetime | None = None) -> int:
     )
     active_ids = [exemption.pk for exemption in active]
     linked = 0
+    relinked_resources: set[int] = set()
     for exemption in active:
         findings = (
             Finding.objects.filter(cloud=cloud, insight_id=exemption.insight_id)
             .filter(exemption.resource_q())
             .exclude(exemption_id__in=active_ids)
         )
-        linked += Finding.objects.filter(pk__in=list(findings.values_list("pk", flat=True))).update(exemption=exemption)
+        linked += _link(findings, exemption, relinked_resources)
         # An exemption whose scope was narrowed lets go of findings it no longer covers.
         covered = Finding.objects.filter(cloud=cloud, insight_id=exemption.insight_id).filter(exemption.resource_q())
         stale = Finding.objects.filter(cloud=cloud, exemption=exemption).exclude(pk__in=covered.values("pk"))
-        Finding.objects.filter(pk__in=list(stale.values_list("pk", flat=True))).update(exemption=None)
+        _link(stale, None, relinked_resources)
+    # The has-findings flag: resources whose findings were (un)linked, and those whose findings'
+    # exemption expired since the last sweep.
+    findings_flag.refresh(relinked_resources, now)
+    findings_flag.sweep_expired(cloud.pk, cloud.organization_id, now)
     return linked
+
+
+def _link(findings, exemption: Exemption | None, resource_ids: set[int]) -> int:  # noqa: ANN001
+    """Point ``findings`` at ``exemption`` (None: at none); adds their resources to ``resource_ids``."""
+    rows = list(findings.values_list("pk", "resource_id"))
+    resource_ids.update(rid for _, rid in rows)
+    return Finding.objects.filter(pk__in=[pk for pk, _ in rows]).update(exemption=exemption) if rows else 0
 
 
 def exempt(exemption: Exemption) -> int:
@@ -409,6 +439,15 @@ def exempt(exemption: Exemption) -> int:
     if exemption.cloud_id:
         clouds = clouds.filter(pk=exemption.cloud_id)
     return sum(apply_exemptions(cloud) for cloud in clouds)
+
+
+def revoke(exemption: Exemption, now: datetime | None = None) -> None:
+    """End an exemption now: its findings are kept (shown as not exempted) and count as findings again."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        exemption.expires_at = now
+        exemption.save(update_fields=["expires_at"])
+        findings_flag.refresh(exemption.findings.filter(status=OPEN).values_list("resource_id", flat=True), now)
 
 
 # --------------------------------------------------------------------------- history and scorecards
