@@ -147,3 +147,25 @@ def test_a_full_evaluation_repairs_a_wrong_flag(aws_cloud, make_resource):
     Resource.objects.filter(pk=passing.pk).update(has_open_findings=True)
     evaluate_cloud(aws_cloud, full=True)
     assert flagged(failing) and not flagged(passing)
+
+
+def test_the_migration_backfills_the_flag_from_existing_findings(aws_cloud, make_resource):
+    """The migration's backfill, run with the historical models of its own state (as `migrate` does)."""
+    import importlib
+
+    from django.db import connection
+    from django.db.migrations.loader import MigrationLoader
+
+    from insightcloud.inventory.models import Resource
+
+    failing = make_resource(aws_cloud, "volume", UNENCRYPTED)
+    exempted = make_resource(aws_cloud, "volume", UNENCRYPTED)
+    passing = make_resource(aws_cloud, "volume", ENCRYPTED)
+    evaluate_cloud(aws_cloud)
+    exempt(_exemption(exempted))
+    Resource.objects.update(has_open_findings=False)  # as the new column starts
+
+    migration = importlib.import_module("insightcloud.inventory.migrations.0004_resource_has_open_findings")
+    state = MigrationLoader(connection).project_state(("inventory", "0004_resource_has_open_findings"))
+    migration.backfill_has_open_findings(state.apps, None)
+    assert flagged(failing) and not flagged(exempted) and not flagged(passing)

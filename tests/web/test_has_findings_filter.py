@@ -83,4 +83,3 @@ def test_an_exempted_finding_takes_the_resource_out_until_the_exemption_expires(
     client.force_login(users["org_admin"])
     detail = client.get(f"/resources/{bucket.pk}").content.decode()
     assert 'class="tag exempted"' not in detail
-
