@@ -8,8 +8,7 @@ exempted has no findings in the inventory's filter; resolved findings never coun
 The flag is written set-wise, one ``UPDATE … SET has_open_findings = EXISTS(…) WHERE id IN (…)``
 per batch of resource ids (:func:`refresh`), wherever findings or their exemptions change:
 
-- evaluation: per page of resources, those whose findings opened or resolved (every resource of
-  the page on a full evaluation, which so also repairs the flag);
+- evaluation: per page of resources, those whose findings opened or resolved;
 - exemptions: :func:`compliance.evaluate.apply_exemptions` (each evaluation, each new exemption)
   for findings it links or unlinks, and for findings whose exemption has expired since;
   :func:`compliance.evaluate.revoke`; an exemption deleted (its findings lose it, see :func:`connect`).

@@ -109,9 +109,9 @@ class Resource(models.Model):
     updated_at = models.DateTimeField(default=timezone.now, help_text="last created/modified/deleted change")
     # Denormalized from compliance findings, kept current by compliance/findings_flag.py (which says
     # what counts): the inventory's has-findings filter reads it through an index instead of a
-    # subquery over every finding.
+    # subquery over every finding. A database default too: the sync pipeline inserts rows in raw SQL.
     has_open_findings = models.BooleanField(
-        default=False, editable=False, help_text="has an open finding that no active exemption covers"
+        default=False, db_default=False, editable=False, help_text="has an open finding that no active exemption covers"
     )
 
     class Meta:

@@ -137,18 +137,6 @@ def test_an_insight_that_no_longer_applies_clears_the_flag(aws_cloud, make_resou
     assert not flagged(volume)
 
 
-def test_a_full_evaluation_repairs_a_wrong_flag(aws_cloud, make_resource):
-    from insightcloud.inventory.models import Resource
-
-    failing = make_resource(aws_cloud, "volume", UNENCRYPTED)
-    passing = make_resource(aws_cloud, "volume", ENCRYPTED)
-    evaluate_cloud(aws_cloud)
-    Resource.objects.filter(pk=failing.pk).update(has_open_findings=False)
-    Resource.objects.filter(pk=passing.pk).update(has_open_findings=True)
-    evaluate_cloud(aws_cloud, full=True)
-    assert flagged(failing) and not flagged(passing)
-
-
 def test_the_migration_backfills_the_flag_from_existing_findings(aws_cloud, make_resource):
     """The migration's backfill, run with the historical models of its own state (as `migrate` does)."""
     import importlib

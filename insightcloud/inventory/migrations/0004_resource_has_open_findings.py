@@ -33,7 +33,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='resource',
             name='has_open_findings',
-            field=models.BooleanField(default=False, editable=False, help_text='has an open finding that no active exemption covers'),
+            field=models.BooleanField(db_default=False, default=False, editable=False, help_text='has an open finding that no active exemption covers'),
         ),
         migrations.AddIndex(
             model_name='resource',
