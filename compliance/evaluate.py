@@ -151,14 +151,17 @@ def evaluate_cloud(
         page = list(
             resources.filter(pk__gt=last_pk)
             .order_by("pk")
-            .values_list("id", "resource_type", "properties_text", "gone", "fresh", "created")[:PAGE_SIZE]
+            .values_list("id", "resource_type", "properties_text", "gone", "fresh", "created", "has_open_findings")[
+                :PAGE_SIZE
+            ]
         )
         if not page:
             break
         last_pk = page[-1][0]
         outcomes: list[tuple[int, list[tuple[str, bool]]]] = []
         deleted: list[int] = []
-        for rid, rtype, text, gone, changed_since, is_new in page:
+        flagged = {row[0] for row in page if row[6]}  # the inventory's has-findings flag as stored
+        for rid, rtype, text, gone, changed_since, is_new, _ in page:
             if gone or is_new:
                 existence_changed = True
             if gone:
@@ -174,7 +177,7 @@ def evaluate_cloud(
                 checks = _check_carefully(rid, props, candidates, context, result, log)
             outcomes.append((rid, checks))
         result.resources += len(page)
-        writer.write_page(outcomes, deleted)
+        writer.write_page(outcomes, deleted, flagged)
         if len(page) < PAGE_SIZE:
             break
 
@@ -270,7 +273,10 @@ class _FindingWriter:
         self.closed: list[tuple[int, str]] = []
         self.flag_seconds = 0.0  # part of evaluate_and_write spent on the inventory's has-findings flag
 
-    def write_page(self, outcomes: list[tuple[int, list[tuple[str, bool]]]], deleted: list[int]) -> None:
+    def write_page(
+        self, outcomes: list[tuple[int, list[tuple[str, bool]]]], deleted: list[int], flagged: set[int]
+    ) -> None:
+        """``flagged``: the resources of the page whose has-findings flag is set."""
         resource_ids = [rid for rid, _ in outcomes] + deleted
         if not resource_ids:
             return
@@ -308,6 +314,11 @@ class _FindingWriter:
                 counts[iid].resolved += 1
                 resolve.append(fid)
                 self.closed.append((rid, iid))
+        # The inventory's has-findings flag can change only for resources whose findings opened or
+        # resolved; it is written only where the answer differs from the flag read with the page. The
+        # database is asked only where the answer is not known: a new finding is never exempted yet.
+        changed = self._changed_since(opened_before, closed_before)
+        got_new = {rid for rid, _, _ in create}
         with transaction.atomic():
             for start in range(0, len(create), WRITE_BATCH):
                 _insert_findings(self.cloud.pk, create[start : start + WRITE_BATCH], self.now)
@@ -320,10 +331,9 @@ class _FindingWriter:
                     last_seen=self.now,
                     reopened_count=F("reopened_count") + 1,
                 )
-            # The inventory's has-findings flag of the resources whose findings opened or resolved, in
-            # the same transaction (only those: refreshing every resource read would cost a third of a full run).
             clock = time.perf_counter()
-            findings_flag.refresh(self._changed_since(opened_before, closed_before), self.now)
+            flagged_after = (changed & got_new) | findings_flag.flagged_among(changed - got_new, self.now)
+            findings_flag.write_flips(flagged & changed, flagged_after)
             self.flag_seconds += time.perf_counter() - clock
 
     def _changed_since(self, opened_before: int, closed_before: int) -> set[int]:

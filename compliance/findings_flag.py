@@ -8,7 +8,9 @@ exempted has no findings in the inventory's filter; resolved findings never coun
 The flag is written set-wise, one ``UPDATE … SET has_open_findings = EXISTS(…) WHERE id IN (…)``
 per batch of resource ids (:func:`refresh`), wherever findings or their exemptions change:
 
-- evaluation: per page of resources, those whose findings opened or resolved;
+- evaluation: per page of resources, those whose findings opened or resolved and whose answer
+  (:func:`flagged_among` after the page's writes) differs from the flag read with the page
+  (:func:`write_flips`);
 - exemptions: :func:`compliance.evaluate.apply_exemptions` (each evaluation, each new exemption)
   for findings it links or unlinks, and for findings whose exemption has expired since;
   :func:`compliance.evaluate.revoke`; an exemption deleted (its findings lose it, see :func:`connect`).
@@ -38,10 +40,14 @@ def exemption_inactive(now: datetime, prefix: str = "exemption__") -> Q:
     )
 
 
-def flag_expression(finding_model, now: datetime) -> Exists:  # noqa: ANN001  (current or historical model)
+def counted_findings(finding_model, now: datetime) -> QuerySet:  # noqa: ANN001  (current or historical model)
+    """The findings that give a resource the flag: open, and no exemption active at ``now`` covers them."""
+    return finding_model.objects.filter(status=OPEN).filter(exemption_inactive(now))
+
+
+def flag_expression(finding_model, now: datetime) -> Exists:  # noqa: ANN001
     """The flag of the outer resource, computed from its findings."""
-    counted = finding_model.objects.filter(resource=OuterRef("pk"), status=OPEN).filter(exemption_inactive(now))
-    return Exists(counted)
+    return Exists(counted_findings(finding_model, now).filter(resource=OuterRef("pk")))
 
 
 def refresh_queryset(resources: QuerySet, now: datetime | None = None) -> int:
@@ -60,6 +66,33 @@ def refresh(resource_ids: Iterable[int], now: datetime | None = None) -> int:
     for start in range(0, len(ids), BATCH):
         matched += refresh_queryset(Resource.objects.filter(pk__in=ids[start : start + BATCH]), now)
     return matched
+
+
+def flagged_among(resource_ids: Iterable[int], now: datetime) -> set[int]:
+    """Which of these resources should have the flag: one SELECT per batch, on findings only."""
+    from compliance.models import Finding
+
+    ids = sorted(set(resource_ids))
+    flagged: set[int] = set()
+    for start in range(0, len(ids), BATCH):
+        counted = counted_findings(Finding, now).filter(resource_id__in=ids[start : start + BATCH])
+        flagged.update(counted.values_list("resource_id", flat=True).distinct())
+    return flagged
+
+
+def write_flips(flagged_before: set[int], flagged_after: set[int]) -> int:
+    """Set the flag of resources in ``flagged_after`` but not in ``flagged_before``; clear it for the reverse.
+
+    Only those rows are touched (an UPDATE reads every row it names, and resource rows are big):
+    an evaluation that changes findings without changing any answer writes no resource.
+    """
+    from insightcloud.inventory.models import Resource
+
+    written = 0
+    for value, ids in ((True, sorted(flagged_after - flagged_before)), (False, sorted(flagged_before - flagged_after))):
+        for start in range(0, len(ids), BATCH):
+            written += Resource.objects.filter(pk__in=ids[start : start + BATCH]).update(has_open_findings=value)
+    return written
 
 
 def _inactive_exemption_ids(now: datetime, organization_id: int | None = None) -> list[int]:
