@@ -6,7 +6,8 @@ than exempted, and what scorecards count as failing. A resource whose every open
 exempted has no findings in the inventory's filter; resolved findings never count.
 
 The flag is written set-wise, one ``UPDATE … SET has_open_findings = EXISTS(…) WHERE id IN (…)``
-per batch of resource ids (:func:`refresh`), wherever findings or their exemptions change:
+per batch of resource ids (:func:`refresh`; evaluation, which knows more, writes only the answers
+that changed), wherever findings or their exemptions change:
 
 - evaluation: per page of resources, those whose findings opened or resolved and whose answer
   (:func:`flagged_among` after the page's writes) differs from the flag read with the page

@@ -20,7 +20,9 @@ class ResourceFilterSet(django_filters.FilterSet):
     tag = django_filters.CharFilter(method="filter_tag", label="Tag (key or key=value)")
     badge = django_filters.CharFilter(method="filter_badge", label="Badge (key or key=value)")
     resource_group = django_filters.NumberFilter(field_name="groups", label="Resource group id")
-    has_findings = django_filters.BooleanFilter(method="filter_has_findings", label="Has findings")
+    has_findings = django_filters.BooleanFilter(
+        method="filter_has_findings", label="Has findings", help_text="has an open finding that is not exempted"
+    )
     include_deleted = django_filters.BooleanFilter(method="filter_include_deleted", label="Include deleted")
 
     class Meta:
