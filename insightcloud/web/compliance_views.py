@@ -251,6 +251,7 @@ def exempt_finding(request, pk: int):  # noqa: ANN001, ANN201
 
 
 def exemption_list(request):  # noqa: ANN001, ANN201
+    from compliance.evaluate import revoke
     from compliance.models import Exemption
 
     exemptions = Exemption.objects.filter(cloud__in=clouds_visible_to(request.user)).select_related("resource", "cloud")
@@ -258,8 +259,7 @@ def exemption_list(request):  # noqa: ANN001, ANN201
         exemption = get_object_or_404(exemptions, pk=request.POST["revoke"])
         if exemption.resource is not None and not can_manage_resource(request.user, exemption.resource):
             raise PermissionDenied
-        exemption.expires_at = timezone.now()
-        exemption.save(update_fields=["expires_at"])
+        revoke(exemption)
         audit.record("exemption.revoke", request=request, target=exemption)
         messages.success(request, f"Exemption {exemption.pk} revoked.")
         return redirect("exemptions")
