@@ -455,7 +455,7 @@ def bench_synthetic(organization, count: int) -> dict:  # noqa: ANN001
     )
     print(
         f"  unchanged re-harvest: {result['reharvest_rps']:,.0f} resources/s  (target >= 30,000; "
-        f"{result['reharvest_rps'] / result['raw_rps']:.1f} x this run's raw insert rate, a figure the load moves less)"
+        f"{result['reharvest_rps'] / result['raw_rps']:.1f} x this run's raw insert rate)"
     )
     print(f"  peak RSS after {count} records: {result['rss']:.0f} MB")
     return result
