@@ -400,8 +400,8 @@ TOUCH_BATCH = 10_000  # unchanged rows stamped by one UPDATE
 class _Seen:
     """Stamps ``last_seen`` on unchanged rows, and counts the distinct rows this harvest stamped.
 
-    Unchanged rows are stamped ``TOUCH_BATCH`` at a time, a statement (and a commit, a log flush)
-    for ten pages instead of one each; only their ids wait, so memory stays small. ``stamped``
+    Unchanged rows are stamped ``TOUCH_BATCH`` at a time: one statement (and one commit, one log
+    flush) for ten batches instead of one each; only their ids wait, so memory stays small. ``stamped``
     counts each row once, the first time this harvest stamps it (inserted, updated or touched).
     """
 
@@ -459,8 +459,7 @@ def _sync_batch(listing: _Listing, prepared: dict[str, _Prepared], stats: SyncSt
         cursor.execute(listing.select_sql + _in(len(prepared)), [listing.db_now, *listing.listing_params, *prepared])
         existing = cursor.fetchall()
     unchanged: list[int] = []
-    changed: dict[int, tuple[_Prepared, bool]] = {}  # id -> (record, revived)
-    changed_unstamped = 0  # changed rows not stamped yet by this harvest
+    changed: dict[int, tuple[_Prepared, bool, bool]] = {}  # id -> (record, revived, not stamped yet)
     for pk, native_id, stored_fingerprint, live, unstamped in existing:
         item = prepared.pop(native_id, None)
         if item is None:
@@ -468,21 +467,21 @@ def _sync_batch(listing: _Listing, prepared: dict[str, _Prepared], stats: SyncSt
         if live and item.fingerprint == stored_fingerprint:
             unchanged.append(pk)
         else:
-            changed[pk] = (item, not live)
-            changed_unstamped += unstamped
+            changed[pk] = (item, not live, bool(unstamped))
     new = prepared  # what is left was never stored
 
     if unchanged:
         seen.touch(unchanged)
     if not new and not changed:  # the usual re-harvest
         return
+    newly_stamped = len(new)
     with transaction.atomic():
         if new:
             _insert(listing, new)
             stats.created += len(new)
         if changed:
-            _update(listing, changed, stats)
-    seen.stamped += len(new) + changed_unstamped
+            newly_stamped += _update(listing, changed, stats)
+    seen.stamped += newly_stamped
 
 
 INSERT_CHUNK_BYTES = 4 * 1024 * 1024  # well under MariaDB's default max_allowed_packet (16 MiB)
@@ -538,12 +537,15 @@ def _chunks_by_size(rows: list[tuple]) -> Iterator[list[tuple]]:
         yield chunk
 
 
-def _update(listing: _Listing, changed: dict[int, tuple[_Prepared, bool]], stats: SyncStats) -> None:
+def _update(listing: _Listing, changed: dict[int, tuple[_Prepared, bool, bool]], stats: SyncStats) -> int:
+    """Write the changed rows and their changes; returns how many were not stamped yet by this harvest."""
     old_values = Resource.objects.filter(id__in=list(changed)).values_list("id", "name", "properties", "raw", "tags")
     change_rows, updates, refingerprints = [], [], []
     now = listing.db_now
+    newly_stamped = 0
     for pk, name, properties, raw, tags in old_values:
-        item, revived = changed[pk]
+        item, revived, unstamped = changed[pk]
+        newly_stamped += unstamped
         item.parts()
         before = {"name": name, "properties": properties, "raw": raw, "tags": tags}
         after = {
@@ -581,6 +583,7 @@ def _update(listing: _Listing, changed: dict[int, tuple[_Prepared, bool]], stats
             cursor.executemany(listing.change_sql, change_rows)
         if refingerprints:
             cursor.executemany(listing.refingerprint_sql, refingerprints)
+    return newly_stamped
 
 
 def _delete_unseen(listing: _Listing, batch_size: int, stats: SyncStats) -> None:
