@@ -10,7 +10,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from harvesters.base import ResourceRecord
-from harvesters.sync import diff, sync_listing
+from harvesters.sync import diff, dumps_bytes, fingerprint, fingerprint_of_parts, sync_listing
 from insightcloud.inventory.models import CloudAccount, Resource, ResourceChange
 
 T0 = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
@@ -42,6 +42,13 @@ def volume(native_id: str, size: int = 8, encrypted: bool = True, **tags: str) -
 
 def sync(cloud, records, minutes, complete=True, **kwargs):
     return sync_listing(cloud, "aws.ec2.volume", "us-east-1", records, complete=complete, now=at(minutes), **kwargs)
+
+
+def is_write(sql: str) -> bool:
+    sql = sql.lstrip().upper()
+    if sql.startswith("SET STATEMENT"):  # MariaDB: per-statement settings, then the statement
+        sql = sql.split(" FOR ", 1)[1].lstrip()
+    return sql.startswith(("UPDATE", "INSERT", "DELETE"))
 
 
 def changes(cloud, change_type=None):
@@ -89,8 +96,9 @@ def test_an_unchanged_reharvest_writes_no_change_rows_and_only_touches_last_seen
     assert changes(plain_cloud).count() == before
     assert set(Resource.objects.values_list("last_seen", flat=True)) == {at(5)}
     assert set(Resource.objects.values_list("updated_at", flat=True)) == {at(0)}
-    writes = [q["sql"] for q in queries.captured_queries if q["sql"].lstrip().upper().startswith(("UPDATE", "INSERT"))]
-    assert len(writes) == 3 and all("last_seen" in sql for sql in writes)  # one UPDATE per batch of 10
+    writes = [q["sql"] for q in queries.captured_queries if is_write(q["sql"])]
+    # The unchanged rows of the three batches wait for one UPDATE that sets last_seen and nothing else.
+    assert len(writes) == 1 and "last_seen" in writes[0] and "fingerprint" not in writes[0]
 
 
 def test_a_complete_listing_marks_the_unseen_resources_deleted(plain_cloud):
@@ -127,6 +135,8 @@ def test_a_listing_that_raises_part_way_keeps_what_it_saw_and_deletes_nothing(pl
 
     assert not Resource.objects.filter(deleted_at__isnull=False).exists()
     assert Resource.objects.get(native_id="vol-0").properties["size_gb"] == 99
+    assert Resource.objects.get(native_id="vol-1").last_seen == at(5)  # seen unchanged before the failure
+    assert Resource.objects.get(native_id="vol-2").last_seen == at(0)
 
 
 def test_other_regions_types_and_clouds_are_left_alone_by_deletion(plain_cloud, organization):
@@ -208,3 +218,90 @@ def test_a_first_harvest_with_an_id_repeated_in_a_later_page_still_syncs(plain_c
     assert (stats.seen, stats.created, stats.modified) == (4, 3, 1)
     assert Resource.objects.get(native_id="vol-1").properties["size_gb"] == 9
     assert changes(plain_cloud, "created").count() == 3
+
+
+def test_the_fingerprint_of_one_serialization_equals_the_one_of_the_column_texts():
+    properties = {"b": [1, 2.5, None], "a": {"z": "é", "y": T0}, "tags": {"x"}}
+    raw = {"Big": 2**70, "When": dt.date(2026, 1, 2), "Blob": b"\x00\x01"}  # 2**70: orjson refuses it
+    for raw_value in (raw, {"Small": 1}):
+        parts = fingerprint_of_parts("n", dumps_bytes(properties), dumps_bytes(raw_value), dumps_bytes({"k": "v"}))
+        assert fingerprint("n", properties, raw_value, {"k": "v"}) == parts
+    assert fingerprint("n", properties, {"Small": 1}, {}) != fingerprint("n", properties, {"Small": 2}, {})
+
+
+def test_a_large_unchanged_reharvest_stamps_every_row_and_finds_the_one_changed_row(plain_cloud):
+    sync(plain_cloud, (volume(f"vol-{n:05d}") for n in range(2500)), 0, batch_size=1000)
+
+    listing = (volume(f"vol-{n:05d}", size=20 if n == 1234 else 8) for n in range(2500))
+    with CaptureQueriesContext(connection) as queries:
+        stats = sync(plain_cloud, listing, 5, batch_size=1000)
+
+    assert (stats.seen, stats.created, stats.modified, stats.deleted) == (2500, 0, 1, 0)
+    change = changes(plain_cloud, "modified").get()
+    assert change.resource.native_id == "vol-01234"
+    assert change.diff == {"properties.size_gb": [8, 20], "raw.Size": [8, 20]}
+    assert changes(plain_cloud).count() == 2500 + 1  # the created ones, and this one
+    assert set(Resource.objects.values_list("last_seen", flat=True)) == {at(5)}
+    assert list(Resource.objects.filter(updated_at=at(5)).values_list("native_id", flat=True)) == ["vol-01234"]
+    # Every live row was stamped, so the rows were not searched for unseen ones (no LIMITed id search).
+    selects = [q["sql"] for q in queries.captured_queries if q["sql"].lstrip().upper().startswith("SELECT")]
+    assert not [sql for sql in selects if "LIMIT" in sql.upper() and "last_seen" in sql]
+
+
+def test_a_listing_that_repeats_an_id_across_pages_still_deletes_the_row_it_missed(plain_cloud):
+    sync(plain_cloud, [volume("vol-1"), volume("vol-2")], 0)
+
+    stats = sync(plain_cloud, [volume("vol-1"), volume("vol-1")], 5, batch_size=1)  # as many records as rows
+
+    assert stats.deleted == 1
+    assert list(Resource.objects.filter(deleted_at=at(5)).values_list("native_id", flat=True)) == ["vol-2"]
+
+
+def test_deleted_rows_of_the_listing_neither_hide_nor_fake_an_unseen_row(plain_cloud):
+    sync(plain_cloud, [volume("vol-1"), volume("vol-2"), volume("vol-3")], 0)
+    sync(plain_cloud, [volume("vol-1"), volume("vol-2")], 5)  # vol-3 deleted, and kept as a deleted row
+
+    unchanged = sync(plain_cloud, [volume("vol-1"), volume("vol-2")], 10)
+    one_gone = sync(plain_cloud, [volume("vol-1")], 15)
+
+    assert (unchanged.deleted, one_gone.deleted) == (0, 1)
+    deleted = dict(Resource.objects.filter(deleted_at__isnull=False).values_list("native_id", "deleted_at"))
+    assert deleted == {"vol-3": at(5), "vol-2": at(15)}
+    assert changes(plain_cloud, "deleted").count() == 2
+
+
+def test_a_retry_with_the_same_timestamp_deletes_only_what_neither_attempt_saw(plain_cloud):
+    sync(plain_cloud, [volume(f"vol-{n}") for n in range(4)], 0)
+
+    def failing_listing():
+        yield volume("vol-0")
+        yield volume("vol-1")
+        raise RuntimeError("throttled")
+
+    with pytest.raises(RuntimeError):
+        sync(plain_cloud, failing_listing(), 5, batch_size=1)
+    stats = sync(plain_cloud, [volume("vol-0"), volume("vol-2")], 5)  # the retry, same harvest time
+
+    # The retry alone stamped fewer rows than are live, so the rows are searched: vol-1 was seen by
+    # the first attempt of this harvest and stays; vol-3 was seen by neither.
+    assert stats.deleted == 1
+    live = Resource.objects.filter(deleted_at__isnull=True).values_list("native_id", flat=True)
+    assert sorted(live) == ["vol-0", "vol-1", "vol-2"]
+
+
+def test_rows_fingerprinted_another_way_get_the_new_fingerprint_without_a_change(plain_cloud):
+    sync(plain_cloud, [volume("vol-1"), volume("vol-2")], 0)
+    fingerprints = dict(Resource.objects.values_list("native_id", "fingerprint"))
+    Resource.objects.update(fingerprint="made-by-an-older-release")
+    before = changes(plain_cloud).count()
+
+    stats = sync(plain_cloud, [volume("vol-1"), volume("vol-2", size=9)], 5)
+
+    assert (stats.created, stats.modified, stats.deleted) == (0, 1, 0)  # only vol-2 really changed
+    assert changes(plain_cloud).count() == before + 1
+    row = Resource.objects.get(native_id="vol-1")
+    assert row.fingerprint == fingerprints["vol-1"] and row.last_seen == at(5) and row.updated_at == at(0)
+
+
+def test_diff_tells_apart_values_python_finds_equal():
+    assert diff({"a": 1, "b": 1, "c": [1]}, {"a": True, "b": 1.0, "c": [1]}) == {"a": [1, True], "b": [1, 1.0]}
