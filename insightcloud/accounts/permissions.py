@@ -60,10 +60,11 @@ def clouds_managed_by(user: User) -> QuerySet[CloudAccount]:
     return CloudAccount.objects.all() if condition is None else CloudAccount.objects.filter(condition)
 
 
-def resources_visible_to(user: User) -> QuerySet[Resource]:
+def _visible(user: User, resource_field: str) -> Q | None:
+    """Rows of visible clouds, or of resources in resource groups a role grants; None for 'all of them'."""
     condition = _cloud_filter(user, manage=False)
     if condition is None:
-        return Resource.objects.all()
+        return None
     visible = Q(cloud__in=CloudAccount.objects.filter(condition))
     if user.access_level == AccessLevel.BASIC and user.organization_id:
         # A subquery, not a join, so a resource in two granted groups is listed once.
@@ -71,8 +72,21 @@ def resources_visible_to(user: User) -> QuerySet[Resource]:
             resourcegroup__in=_roles(user, manage=False).values("resource_groups"),
             resourcegroup__organization_id=user.organization_id,
         )
-        visible |= Q(pk__in=memberships.values("resource_id"))
-    return Resource.objects.filter(visible)
+        visible |= Q(**{f"{resource_field}__in": memberships.values("resource_id")})
+    return visible
+
+
+def resources_visible_to(user: User) -> QuerySet[Resource]:
+    visible = _visible(user, "pk")
+    return Resource.objects.all() if visible is None else Resource.objects.filter(visible)
+
+
+def findings_visible_to(user: User) -> QuerySet:
+    """Findings (open, resolved, exempted) of the resources the user may see."""
+    from compliance.models import Finding
+
+    visible = _visible(user, "resource_id")
+    return Finding.objects.all() if visible is None else Finding.objects.filter(visible)
 
 
 def can_manage_cloud(user: User, cloud: CloudAccount) -> bool:
