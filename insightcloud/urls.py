@@ -24,6 +24,7 @@ urlpatterns = [
     path("compliance/", compliance_views.compliance_overview, name="compliance"),
     path("compliance/<str:pack_id>", compliance_views.pack_detail, name="pack-detail"),
     path("exemptions/", compliance_views.exemption_list, name="exemptions"),
+    path("exemptions/bulk/<str:insight_id>", compliance_views.bulk_exempt, name="bulk-exempt"),
     path("jobs/", views.jobs, name="jobs"),
     path("system/", views.system, name="system"),
     path("system/audit", views.audit_log, name="audit"),

@@ -2,7 +2,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
-from insightcloud.api import admin_views, views
+from insightcloud.api import admin_views, findings_views, views
 
 router = DefaultRouter()
 router.register("clouds", views.CloudViewSet, basename="cloud")
@@ -12,6 +12,8 @@ router.register("audit", views.AuditEventViewSet, basename="audit")
 router.register("api-keys", views.ApiKeyViewSet, basename="api-key")
 router.register("users", admin_views.UserViewSet, basename="user")
 router.register("roles", admin_views.RoleViewSet, basename="role")
+router.register("findings", findings_views.FindingViewSet, basename="finding")
+router.register("exemptions", findings_views.ExemptionViewSet, basename="exemption")
 
 urlpatterns = [
     path("v1/queues/", views.QueueView.as_view(), name="queues"),

@@ -15,6 +15,7 @@ from django.db import transaction
 from drf_spectacular.generators import EndpointEnumerator
 from rest_framework.test import APIClient
 
+from compliance.models import Exemption, Finding
 from insightcloud.accounts import audit
 from insightcloud.accounts.api_keys import create_api_key
 from insightcloud.accounts.models import AccessLevel, AuditEvent, Role
@@ -54,6 +55,18 @@ def test_every_matrix_row_is_a_real_endpoint_listed_once():
 def objects(users, estate, organization):
     """The Acme objects the ``{pk}`` of each row stands for."""
     member = users["member"]
+    prod, dev_bucket = estate["prod"], estate["dev_bucket"]
+    finding = Finding.objects.create(
+        cloud=prod, resource=estate["prod_bucket"], insight_id="storage-container-public", severity="high"
+    )
+    exemption = Exemption.objects.create(
+        organization=organization,
+        insight_id="storage-container-public",
+        cloud=dev_bucket.cloud,
+        resource=dev_bucket,
+        reason="scratch bucket",
+        approved_by="acme-admin",
+    )
     job, _ = enqueue("noop", priority="p2", cloud_id=estate["prod"].pk, organization_id=organization.pk)
     return {
         "cloud": estate["prod"],
@@ -63,6 +76,8 @@ def objects(users, estate, organization):
         "role": Role.objects.get(name="prod readers"),
         "api_key": create_api_key(member, "member-ci")[0],
         "audit_event": audit.record("cloud.pause", actor=users["org_admin"], target=estate["prod"]),
+        "finding": finding,
+        "exemption": exemption,
     }
 
 
