@@ -9,6 +9,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 
 from compliance import exemptions, export
@@ -72,6 +73,8 @@ class ExemptionViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
 
     serializer_class = s.ExemptionSerializer
     filterset_class = ExemptionFilterSet
+    # JSON only: a bulk request lists thousands of resources, past what a form body may carry.
+    parser_classes = [JSONParser]
 
     def get_queryset(self):  # noqa: ANN201
         return exemptions_visible_to(self.request.user).select_related("organization", "resource").order_by("-pk")
