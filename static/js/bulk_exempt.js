@@ -8,12 +8,17 @@
   const boxes = () => Array.from(document.querySelectorAll('input[name="resource"][form="bulk-exempt"]'));
   const count = document.getElementById("bulk-checked-count");
   const checkedChoice = form.querySelector('input[name="select"][value="checked"]');
+  const page = document.getElementById("bulk-select-page");
   const update = () => {
-    const n = boxes().filter((box) => box.checked).length;
+    const all = boxes();
+    const n = all.filter((box) => box.checked).length;
     count.textContent = String(n);
     if (n) checkedChoice.checked = true;
+    if (page) {
+      page.checked = n > 0 && n === all.length;
+      page.indeterminate = n > 0 && n < all.length;
+    }
   };
-  const page = document.getElementById("bulk-select-page");
   if (page) {
     page.addEventListener("change", () => {
       boxes().forEach((box) => { box.checked = page.checked; });
