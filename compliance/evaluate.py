@@ -377,6 +377,8 @@ def apply_exemptions(cloud: CloudAccount, now: datetime | None = None) -> int:
 
     Findings already covered by an active exemption keep it; one whose exemption expired keeps the
     link (shown as not exempted: expiry is decided at read time) until another active one covers it.
+    Exemptions of one resource (most of them: bulk exemptions make thousands) are applied together
+    in a few queries; rule exemptions (group, tag, name) one by one.
     """
     now = now or timezone.now()
     active = list(
@@ -386,8 +388,11 @@ def apply_exemptions(cloud: CloudAccount, now: datetime | None = None) -> int:
         .order_by(F("expires_at").desc(nulls_first=True), "pk")
     )
     active_ids = [exemption.pk for exemption in active]
-    linked = 0
+    per_resource = [exemption for exemption in active if _covers_one_resource(exemption)]
+    linked = _apply_resource_exemptions(cloud, per_resource, set(active_ids))
     for exemption in active:
+        if _covers_one_resource(exemption):
+            continue
         findings = (
             Finding.objects.filter(cloud=cloud, insight_id=exemption.insight_id)
             .filter(exemption.resource_q())
@@ -399,6 +404,52 @@ def apply_exemptions(cloud: CloudAccount, now: datetime | None = None) -> int:
         stale = Finding.objects.filter(cloud=cloud, exemption=exemption).exclude(pk__in=covered.values("pk"))
         Finding.objects.filter(pk__in=list(stale.values_list("pk", flat=True))).update(exemption=None)
     return linked
+
+
+def _covers_one_resource(exemption: Exemption) -> bool:
+    return bool(exemption.resource_id) and not (
+        exemption.resource_group_id or exemption.tag_key or exemption.name_regex
+    )
+
+
+def _apply_resource_exemptions(cloud: CloudAccount, exemptions: list[Exemption], active_ids: set[int]) -> int:
+    """Link each (resource, insight) finding not under an active exemption to the first exemption of
+    that pair; unlink findings from a one-resource exemption that no longer names them."""
+    chosen: dict[tuple[int, str], int] = {}
+    for exemption in exemptions:
+        chosen.setdefault((exemption.resource_id, exemption.insight_id), exemption.pk)
+    pairs = {exemption.pk: (exemption.resource_id, exemption.insight_id) for exemption in exemptions}
+    link: dict[int, int] = {}
+    unlink: list[int] = []
+    resource_ids = sorted({resource_id for resource_id, _ in chosen})
+    for batch in _batches(resource_ids):
+        rows = Finding.objects.filter(cloud=cloud, resource_id__in=batch).values_list(
+            "pk", "resource_id", "insight_id", "exemption_id"
+        )
+        for pk, resource_id, insight_id, exemption_id in rows:
+            if exemption_id not in active_ids and (resource_id, insight_id) in chosen:
+                link[pk] = chosen[resource_id, insight_id]
+    linked_rows = Finding.objects.filter(cloud=cloud, exemption_id__in=list(pairs)) if pairs else Finding.objects.none()
+    for pk, resource_id, insight_id, exemption_id in linked_rows.values_list(
+        "pk", "resource_id", "insight_id", "exemption_id"
+    ):
+        if pairs[exemption_id] != (resource_id, insight_id):
+            unlink.append(pk)
+    finding_ids = sorted(link)
+    quote = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        for batch in _batches(finding_ids):
+            # One UPDATE per batch, each finding to its own exemption (built by hand: a thousand ORM
+            # When() expressions cost more to compile than the database takes to run them).
+            cursor.execute(
+                f"UPDATE {quote(_TABLE)} SET {quote('exemption_id')} = CASE {quote('id')} "
+                + " ".join(["WHEN %s THEN %s"] * len(batch))
+                + f" END WHERE {quote('id')} IN ({', '.join(['%s'] * len(batch))})",
+                [value for pk in batch for value in (pk, link[pk])] + batch,
+            )
+    for batch in _batches(unlink):
+        Finding.objects.filter(pk__in=batch).update(exemption=None)
+    return len(finding_ids)
 
 
 def exempt(exemption: Exemption) -> int:

@@ -127,17 +127,23 @@ def exempt_resources(
         # Linked at once (not at the next evaluation): once per cloud, whatever the number of resources.
         for cloud in CloudAccount.objects.filter(pk__in={e.cloud_id for e in outcome.created}):
             apply_exemptions(cloud, now)
-        for exemption in outcome.created:
-            audit.record(
-                "finding.exempt",
-                actor=user,
-                request=request,
-                target=exemption.resource,
-                organization=exemption.resource.cloud.organization,
-                insight=insight_id,
-                exemption=exemption.pk,
-                expires_at=expires_at.isoformat() if expires_at else None,
-            )
+        audit.record_many(
+            "finding.exempt",
+            (
+                (
+                    exemption.resource,
+                    exemption.resource.cloud.organization,
+                    {
+                        "insight": insight_id,
+                        "exemption": exemption.pk,
+                        "expires_at": expires_at.isoformat() if expires_at else None,
+                    },
+                )
+                for exemption in outcome.created
+            ),
+            actor=user,
+            request=request,
+        )
     return outcome
 
 

@@ -310,3 +310,12 @@ def test_resources_managed_by_answers_what_can_manage_resource_answers(users, fa
         managed = set(resources_managed_by(user).values_list("pk", flat=True))
         for resource in Resource.objects.select_related("cloud"):
             assert (resource.pk in managed) == can_manage_resource(user, resource), (user.username, resource.native_id)
+
+
+def test_an_evaluation_relinks_findings_when_a_one_resource_exemption_changes(users, failing):
+    owner = api(users["org_admin"])
+    assert exempt(owner, {"insight": PUBLIC, "resources": [failing["eu_a"].pk], "reason": "x"}).status_code == 201
+    Exemption.objects.update(resource=failing["eu_b"])  # edited by hand: now it names another bucket
+    evaluate_cloud(failing["prod"], full=True)
+    assert Finding.objects.get(resource=failing["eu_a"], insight_id=PUBLIC).exemption is None
+    assert Finding.objects.get(resource=failing["eu_b"], insight_id=PUBLIC).is_exempted()
