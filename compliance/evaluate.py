@@ -29,6 +29,7 @@ from compliance.filters import Context
 from compliance.library import applicable, insights_for, packs_for
 from compliance.models import (
     DailyCount,
+    DailyScore,
     EvaluationState,
     Exemption,
     Finding,
@@ -612,6 +613,12 @@ def live_resources_by_type(cloud: CloudAccount) -> dict[str, int]:
     )
 
 
+def score_of(passed: int, failed: int, exempted: int) -> float:
+    """Percent of evaluated resource checks that pass, exempted ones counting as passing; 100 when none."""
+    checked = passed + failed + exempted
+    return round(100.0 * (passed + exempted) / checked, 2) if checked else 100.0
+
+
 def compute_scorecards(
     cloud: CloudAccount,
     catalog: dict[str, Insight],
@@ -658,12 +665,34 @@ def compute_scorecards(
                 for key in totals:
                     totals[key] += entry[key]
             controls[control.id] = entry
-        checked = sum(totals.values())
-        score = round(100.0 * (totals["passed"] + totals["exempted"]) / checked, 2) if checked else 100.0
+        score = score_of(**totals)
         card, _ = Scorecard.objects.update_or_create(
             cloud=cloud,
             pack_id=pack.id,
             defaults={"computed_at": now, "score": score, "controls": controls, **totals},
         )
         cards.append(card)
+    _snapshot_scores(cloud, cards, now)
     return cards
+
+
+def _snapshot_scores(cloud: CloudAccount, cards: list[Scorecard], now: datetime) -> None:
+    """Today's row per pack for the score trend: one upsert, whatever the number of packs."""
+    today = timezone.localdate(now)
+    rows = [
+        DailyScore(
+            cloud=cloud,
+            pack_id=card.pack_id,
+            date=today,
+            score=card.score,
+            passed=card.passed,
+            failed=card.failed,
+            exempted=card.exempted,
+        )
+        for card in cards
+    ]
+    # MySQL/MariaDB upsert on any unique key and refuse to be told which; SQLite needs to be told.
+    target = ["cloud", "pack_id", "date"] if connection.features.supports_update_conflicts_with_target else None
+    DailyScore.objects.bulk_create(
+        rows, update_conflicts=True, unique_fields=target, update_fields=["score", "passed", "failed", "exempted"]
+    )

@@ -244,6 +244,26 @@ class Scorecard(models.Model):
         constraints = [models.UniqueConstraint(fields=["cloud", "pack_id"], name="scorecard_unique")]
 
 
+class DailyScore(models.Model):
+    """A pack's scorecard totals on one cloud for one day (the last evaluation of that day wins).
+
+    Written with the scorecards, one upsert per evaluation, so the dashboard draws score trends from
+    a few rows per day instead of replaying findings. Sums over clouds give the score of any set of them.
+    """
+
+    cloud = models.ForeignKey("inventory.CloudAccount", on_delete=models.CASCADE, related_name="score_history")
+    pack_id = models.CharField(max_length=100)
+    date = models.DateField()
+    score = models.FloatField()
+    passed = models.PositiveIntegerField(default=0)
+    failed = models.PositiveIntegerField(default=0)
+    exempted = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["cloud", "pack_id", "date"], name="daily_score_unique")]
+        indexes = [models.Index(fields=["date", "pack_id"], name="daily_score_date_pack")]
+
+
 class EvaluationState(models.Model):
     """Where incremental evaluation of one cloud resumes, and which insight versions it used."""
 

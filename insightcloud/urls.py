@@ -1,7 +1,7 @@
 from django.contrib.auth.views import LogoutView
 from django.urls import include, path
 
-from insightcloud.web import admin_views, compliance_views, views
+from insightcloud.web import admin_views, cloud_views, compliance_views, group_views, views
 from insightcloud.web.status import status
 
 urlpatterns = [
@@ -11,18 +11,25 @@ urlpatterns = [
     path("logout", LogoutView.as_view(), name="logout"),
     path("setup", views.setup, name="setup"),
     path("", views.dashboard, name="dashboard"),
-    path("clouds/", views.cloud_list, name="clouds"),
-    path("clouds/<int:pk>", views.cloud_detail, name="cloud-detail"),
+    path("clouds/", cloud_views.cloud_list, name="clouds"),
+    path("clouds/add/<str:provider>", cloud_views.cloud_add, name="cloud-add"),
+    path("clouds/<int:pk>", cloud_views.cloud_detail, name="cloud-detail"),
+    path("clouds/<int:pk>/harvest-strategy", cloud_views.cloud_harvest_strategy, name="cloud-harvest-strategy"),
     path("clouds/<int:pk>/delete", views.cloud_delete, name="cloud-delete"),
     path("clouds/<int:pk>/<str:operation>", views.cloud_action, name="cloud-action"),
     path("inventory/", views.inventory, name="inventory"),
     path("resources/<int:pk>", views.resource_detail, name="resource-detail"),
     path("resources/<int:pk>/action", views.resource_action, name="resource-action"),
+    path("resources/<int:pk>/action/<int:job_id>", views.resource_action_status, name="resource-action-status"),
     path("resources/<int:pk>/exempt", compliance_views.exempt_finding, name="exempt-finding"),
+    path("groups/", group_views.group_list, name="groups"),
+    path("groups/add", group_views.group_add, name="group-add"),
+    path("groups/<int:pk>/remove", group_views.group_remove, name="group-remove"),
     path("insights/", compliance_views.insight_list, name="insights"),
     path("insights/<str:insight_id>", compliance_views.insight_detail, name="insight-detail"),
     path("compliance/", compliance_views.compliance_overview, name="compliance"),
     path("compliance/<str:pack_id>", compliance_views.pack_detail, name="pack-detail"),
+    path("compliance/<str:pack_id>/controls/<str:control_id>", compliance_views.control_detail, name="control-detail"),
     path("exemptions/", compliance_views.exemption_list, name="exemptions"),
     path("exemptions/bulk/<str:insight_id>", compliance_views.bulk_exempt, name="bulk-exempt"),
     path("jobs/", views.jobs, name="jobs"),

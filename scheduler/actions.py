@@ -2,15 +2,24 @@
 
 An action is registered per cloud in ``harvesters/<cloud>/actions.py``::
 
-    @action("aws.instance.stop", resource_types=("aws.ec2.instance",), permissions=("ec2:StopInstances",))
+    @action(
+        "aws.instance.stop",
+        resource_types=("aws.ec2.instance",),
+        permissions=("ec2:StopInstances",),
+        applies_to=property_in("state", {"running", "pending"}),
+    )
     def stop_instance(ctx: ActionContext) -> dict:
         '''Stop a running EC2 instance.'''
 
-The handler checks, against the cloud itself, that the resource still exists and is in the state
-the action expects (raising :class:`ActionRefused` otherwise), does nothing but report what it
-would do when ``ctx.dry_run``, and returns what happened (``{"changed": bool, ...}``). The job
-records who asked and the outcome on the Job and in the audit log, then asks for a p0 harvest
-of the resource's type and region so the inventory shows the result.
+``applies_to`` (a :class:`Condition` on the resource's normalized properties) says when the action
+makes sense: the resource page and the API offer only the actions that apply to a resource as the
+inventory last saw it, and a request for one that does not is refused. The inventory can be
+stale, so that is only the first gate: the handler checks, against the cloud itself, that the
+resource still exists and is in the state the action expects (raising :class:`ActionRefused`
+otherwise), does nothing but report what it would do when ``ctx.dry_run``, and returns what
+happened (``{"changed": bool, ...}``). The job records who asked and the outcome on the Job and
+in the audit log, then asks for a p0 harvest of the resource's type and region so the inventory
+shows the result.
 """
 
 from __future__ import annotations
@@ -37,6 +46,41 @@ class ActionRefused(Exception):
 
 
 @dataclass(frozen=True)
+class Condition:
+    """When an action applies, judged on a resource's normalized properties.
+
+    ``test`` answers True, False, or None when the inventory does not know (the property is
+    missing or ``unknown``). Unknown counts as applying: the handler checks the cloud itself, and
+    hiding an action because a harvester could not read a property would leave the user stuck.
+    """
+
+    summary: str  # for people: "state is running or pending"
+    test: Callable[[dict], bool | None]
+    key: str = ""  # the property the test reads, named in refusals when there is just one
+
+    def holds_for(self, properties: dict | None) -> bool:
+        return self.test(properties or {}) is not False
+
+    def refusal(self, properties: dict | None) -> str:
+        shown = f"the inventory shows {self.key} {(properties or {}).get(self.key)!r}" if self.key else "not so"
+        return f"it applies when {self.summary}, and {shown} (harvest the resource again if that is stale)"
+
+
+ALWAYS = Condition("always", lambda properties: True)
+
+
+def property_in(key: str, values: set[str]) -> Condition:
+    """The action applies when the normalized property ``key`` is one of ``values``."""
+    allowed = frozenset(values)
+
+    def test(properties: dict) -> bool | None:
+        value = properties.get(key)
+        return None if value in (None, "unknown") else value in allowed
+
+    return Condition(f"{key} is {' or '.join(sorted(allowed))}", test, key)
+
+
+@dataclass(frozen=True)
 class ActionSpec:
     name: str
     handler: Callable[[ActionContext], dict]
@@ -44,6 +88,15 @@ class ActionSpec:
     permissions: tuple[str, ...]
     parameters: tuple[str, ...]  # required parameters (e.g. access_key_id)
     description: str
+    applies_to: Condition = ALWAYS
+
+    def applies(self, resource: Any) -> bool:
+        """Whether the action makes sense for this inventory resource as last harvested."""
+        return (
+            resource.deleted_at is None
+            and resource.native_type in self.resource_types
+            and self.applies_to.holds_for(resource.properties)
+        )
 
 
 @dataclass
@@ -63,11 +116,16 @@ class ActionContext:
 
 
 def action(
-    name: str, *, resource_types: tuple[str, ...], permissions: tuple[str, ...], parameters: tuple[str, ...] = ()
+    name: str,
+    *,
+    resource_types: tuple[str, ...],
+    permissions: tuple[str, ...],
+    parameters: tuple[str, ...] = (),
+    applies_to: Condition = ALWAYS,
 ) -> Callable[[Callable], Callable]:
     def wrap(handler: Callable) -> Callable:
         doc = (handler.__doc__ or "").strip()
-        spec = ActionSpec(name, handler, tuple(resource_types), tuple(permissions), tuple(parameters), doc)
+        spec = ActionSpec(name, handler, tuple(resource_types), tuple(permissions), tuple(parameters), doc, applies_to)
         registry.register("actions", name, spec)
         return handler
 
@@ -78,9 +136,14 @@ def get_action(name: str) -> ActionSpec:
     return registry.get("actions", name)
 
 
-def actions_for(native_type: str) -> list[ActionSpec]:
-    """The actions that apply to a resource of this native type (for the GUI and the API)."""
+def registered_for(native_type: str) -> list[ActionSpec]:
+    """Every action registered for this native type, whatever a resource's state."""
     return [spec for _, spec in registry.items("actions") if native_type in spec.resource_types]
+
+
+def actions_for(resource: Any) -> list[ActionSpec]:
+    """The actions that apply to this inventory resource in its last harvested state (GUI and API)."""
+    return [spec for spec in registered_for(resource.native_type) if spec.applies(resource)]
 
 
 def request_action(
@@ -105,6 +168,8 @@ def request_action(
         raise ValueError(f"no live resource with id {resource_id}")
     if resource.native_type not in spec.resource_types:
         raise ValueError(f"{name} applies to {', '.join(spec.resource_types)}, not to {resource.native_type}")
+    if not spec.applies_to.holds_for(resource.properties):
+        raise ValueError(f"{name} does not apply to {resource}: {spec.applies_to.refusal(resource.properties)}")
     params = dict(params or {})
     missing = [p for p in spec.parameters if not params.get(p)]
     if missing:

@@ -1,7 +1,8 @@
 """AWS on-demand actions: instance stop/start/reboot, S3 block public access, security group
 revoke world-open ingress, IAM access key deactivate.
 
-Each one looks at the resource in AWS first (it must still exist and be in the expected state),
+Each one is offered when the inventory's normalized properties say it applies (``applies_to``),
+and still looks at the resource in AWS first (it must still exist and be in the expected state),
 changes nothing on a dry run, and maps AWS errors to our error kinds (throttling is transient and
 retried by the job; refused credentials fail it). boto3 is imported only when an action runs.
 """
@@ -11,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from scheduler.actions import ActionContext, ActionRefused, action
+from scheduler.actions import ActionContext, ActionRefused, Condition, action, property_in
 
 WORLD_V4 = "0.0.0.0/0"
 WORLD_V6 = "::/0"
@@ -71,6 +72,7 @@ def _instance_action(ctx: ActionContext, verb: str, expected: set[str], call: st
     "aws.instance.stop",
     resource_types=("aws.ec2.instance",),
     permissions=("ec2:DescribeInstances", "ec2:StopInstances"),
+    applies_to=property_in("state", {"running", "pending"}),
 )
 def stop_instance(ctx: ActionContext) -> dict:
     """Stop a running EC2 instance."""
@@ -81,6 +83,7 @@ def stop_instance(ctx: ActionContext) -> dict:
     "aws.instance.start",
     resource_types=("aws.ec2.instance",),
     permissions=("ec2:DescribeInstances", "ec2:StartInstances"),
+    applies_to=property_in("state", {"stopped"}),
 )
 def start_instance(ctx: ActionContext) -> dict:
     """Start a stopped EC2 instance."""
@@ -91,6 +94,7 @@ def start_instance(ctx: ActionContext) -> dict:
     "aws.instance.reboot",
     resource_types=("aws.ec2.instance",),
     permissions=("ec2:DescribeInstances", "ec2:RebootInstances"),
+    applies_to=property_in("state", {"running"}),
 )
 def reboot_instance(ctx: ActionContext) -> dict:
     """Reboot a running EC2 instance."""
@@ -98,6 +102,12 @@ def reboot_instance(ctx: ActionContext) -> dict:
 
 
 # --- S3 buckets ----------------------------------------------------------------------------
+
+
+def _not_fully_blocked(properties: dict) -> bool | None:
+    blocked = properties.get("public_access_block")
+    return None if blocked is None else not blocked
+
 
 _FULL_BLOCK = {
     "BlockPublicAcls": True,
@@ -111,6 +121,7 @@ _FULL_BLOCK = {
     "aws.bucket.block_public_access",
     resource_types=("aws.s3.bucket",),
     permissions=("s3:GetBucketPublicAccessBlock", "s3:PutBucketPublicAccessBlock"),
+    applies_to=Condition("the bucket does not block all public access", _not_fully_blocked, "public_access_block"),
 )
 def block_bucket_public_access(ctx: ActionContext) -> dict:
     """Turn on all four S3 Block Public Access settings of a bucket."""
@@ -161,6 +172,14 @@ def _world_open(permission: dict, port: int | None) -> dict | None:
     return keep
 
 
+def _has_world_open_ingress(properties: dict) -> bool | None:
+    """On the normalized rules (harvesters/normalized.py RULE_PROPERTIES): any allow rule from anywhere."""
+    rules = properties.get("ingress")
+    if rules is None:
+        return None
+    return any(r.get("cidr") in (WORLD_V4, WORLD_V6) and r.get("action", "allow") == "allow" for r in rules)
+
+
 def _describe_rule(permission: dict) -> str:
     protocol = permission.get("IpProtocol")
     ports = "all ports" if protocol == "-1" else f"{permission.get('FromPort')}-{permission.get('ToPort')}"
@@ -171,6 +190,7 @@ def _describe_rule(permission: dict) -> str:
     "aws.security_group.revoke_world_ingress",
     resource_types=("aws.ec2.security_group",),
     permissions=("ec2:DescribeSecurityGroups", "ec2:RevokeSecurityGroupIngress"),
+    applies_to=Condition("an ingress rule is open to 0.0.0.0/0 or ::/0", _has_world_open_ingress),
 )
 def revoke_world_ingress(ctx: ActionContext) -> dict:
     """Revoke the ingress rules open to 0.0.0.0/0 or ::/0 (only those covering ``port`` if given)."""
@@ -208,11 +228,17 @@ def revoke_world_ingress(ctx: ActionContext) -> dict:
 # --- IAM access keys ---------------------------------------------------------------------------
 
 
+def _has_active_key(properties: dict) -> bool | None:
+    keys = properties.get("access_keys")
+    return None if keys is None else any(key.get("active") for key in keys)
+
+
 @action(
     "aws.access_key.deactivate",
     resource_types=("aws.iam.user",),
     permissions=("iam:ListAccessKeys", "iam:UpdateAccessKey"),
     parameters=("access_key_id",),
+    applies_to=Condition("the user has an active access key", _has_active_key),
 )
 def deactivate_access_key(ctx: ActionContext) -> dict:
     """Deactivate one access key of an IAM user (the key is kept, so it can be turned on again)."""

@@ -60,33 +60,54 @@ def clouds_managed_by(user: User) -> QuerySet[CloudAccount]:
     return CloudAccount.objects.all() if condition is None else CloudAccount.objects.filter(condition)
 
 
-def _visible(user: User, resource_field: str) -> Q | None:
-    """Rows of visible clouds, or of resources in resource groups a role grants; None for 'all of them'."""
-    condition = _cloud_filter(user, manage=False)
+def _granted(user: User, resource_field: str, *, manage: bool) -> Q | None:
+    """Rows of granted clouds, or of resources in resource groups a role grants; None for 'all of them'."""
+    condition = _cloud_filter(user, manage=manage)
     if condition is None:
         return None
-    visible = Q(cloud__in=CloudAccount.objects.filter(condition))
+    granted = Q(cloud__in=CloudAccount.objects.filter(condition))
     if user.access_level == AccessLevel.BASIC and user.organization_id:
         # A subquery, not a join, so a resource in two granted groups is listed once.
         memberships = ResourceGroup.resources.through.objects.filter(
-            resourcegroup__in=_roles(user, manage=False).values("resource_groups"),
+            resourcegroup__in=_roles(user, manage=manage).values("resource_groups"),
             resourcegroup__organization_id=user.organization_id,
         )
-        visible |= Q(**{f"{resource_field}__in": memberships.values("resource_id")})
-    return visible
+        granted |= Q(**{f"{resource_field}__in": memberships.values("resource_id")})
+    return granted
+
+
+def _resources_granted(user: User, *, manage: bool) -> QuerySet[Resource]:
+    granted = _granted(user, "pk", manage=manage)
+    return Resource.objects.all() if granted is None else Resource.objects.filter(granted)
 
 
 def resources_visible_to(user: User) -> QuerySet[Resource]:
-    visible = _visible(user, "pk")
-    return Resource.objects.all() if visible is None else Resource.objects.filter(visible)
+    return _resources_granted(user, manage=False)
+
+
+def resources_managed_by(user: User) -> QuerySet[Resource]:
+    """The resources this user may act on (run actions, exempt, put in resource groups)."""
+    return _resources_granted(user, manage=True)
 
 
 def findings_visible_to(user: User) -> QuerySet:
     """Findings (open, resolved, exempted) of the resources the user may see."""
     from compliance.models import Finding
 
-    visible = _visible(user, "resource_id")
+    visible = _granted(user, "resource_id", manage=False)
     return Finding.objects.all() if visible is None else Finding.objects.filter(visible)
+
+
+def pack_results_visible_to(user: User, model: type, packs: dict) -> QuerySet:
+    """Rows of ``model`` (Scorecard, DailyScore) for these packs on the clouds the user sees.
+
+    ``packs`` are the user's (compliance.library.packs_for): a custom pack counts only on its own
+    organization's clouds, since another organization's custom pack of the same id is another pack.
+    """
+    builtin = [pack_id for pack_id, pack in packs.items() if pack.source != "custom"]
+    custom = [pack_id for pack_id, pack in packs.items() if pack.source == "custom"]
+    of_packs = Q(pack_id__in=builtin) | Q(pack_id__in=custom, cloud__organization_id=user.organization_id)
+    return model.objects.filter(of_packs, cloud__in=clouds_visible_to(user))
 
 
 def can_manage_cloud(user: User, cloud: CloudAccount) -> bool:
@@ -94,12 +115,27 @@ def can_manage_cloud(user: User, cloud: CloudAccount) -> bool:
 
 
 def can_manage_resource(user: User, resource: Resource) -> bool:
-    if can_manage_cloud(user, resource.cloud):
+    return resources_managed_by(user).filter(pk=resource.pk).exists()
+
+
+def resource_groups_visible_to(user: User) -> QuerySet[ResourceGroup]:
+    """Domain-wide users see every group; everyone else the groups of their own organization."""
+    if sees_whole_domain(user):
+        return ResourceGroup.objects.all()
+    return ResourceGroup.objects.filter(organization_id=user.organization_id or -1)
+
+
+def can_manage_resource_groups(user: User, organization_id: int | None) -> bool:
+    """Create groups and change their members in this organization: domain admins anywhere,
+    organization admins in theirs, basic users in theirs when a role lets them manage something
+    (and then only with resources they manage)."""
+    if is_domain_admin(user):
         return True
-    if user.access_level != AccessLevel.BASIC:
+    if organization_id is None or user.organization_id != organization_id:
         return False
-    groups = _roles(user, manage=True).values("resource_groups")
-    return resource.groups.filter(pk__in=groups).exists()
+    if user.access_level == AccessLevel.ORGANIZATION_ADMIN:
+        return True
+    return user.access_level == AccessLevel.BASIC and _roles(user, manage=True).exists()
 
 
 def jobs_visible_to(user: User) -> QuerySet:
@@ -235,25 +271,32 @@ def job_kinds_enqueueable_by(user: User) -> dict[str, str]:
     return dict(ENQUEUEABLE_JOB_KINDS) if clouds_managed_by(user).exists() else {}
 
 
+def organizations_where_clouds_can_be_added(user: User) -> QuerySet[Organization]:
+    """Domain admins onboard clouds anywhere; organization admins, and basic users whose role manages
+    all clouds, in their own organization; nobody else."""
+    if is_domain_admin(user):
+        return Organization.objects.all()
+    if user.organization_id is None or user.access_level == AccessLevel.DOMAIN_VIEWER:
+        return Organization.objects.none()
+    own = Organization.objects.filter(pk=user.organization_id)
+    if user.access_level == AccessLevel.ORGANIZATION_ADMIN:
+        return own
+    return own if _roles(user, manage=True).filter(all_clouds=True).exists() else Organization.objects.none()
+
+
+def can_add_clouds(user: User) -> bool:
+    return user.is_authenticated and organizations_where_clouds_can_be_added(user).exists()
+
+
+def can_use_server_credentials(user: User) -> bool:
+    """The server's own credentials (AWS instance role) reach the platform's account: domain admins only."""
+    return is_domain_admin(user)
+
+
 # --- Exempting findings -----------------------------------------------------------------------
 #
-# The right to exempt a resource's findings is the right to manage the resource (can_manage_resource):
-# the GUI's single and bulk exemptions and the API all ask the functions below.
-
-
-def resources_managed_by(user: User) -> QuerySet[Resource]:
-    """What :func:`can_manage_resource` answers, as one query: the resources whose findings the user may exempt."""
-    condition = _cloud_filter(user, manage=True)
-    if condition is None:
-        return Resource.objects.all()
-    managed = Q(cloud__in=CloudAccount.objects.filter(condition))
-    if user.access_level == AccessLevel.BASIC and user.organization_id:
-        memberships = ResourceGroup.resources.through.objects.filter(
-            resourcegroup__in=_roles(user, manage=True).values("resource_groups"),
-            resourcegroup__organization_id=user.organization_id,
-        )
-        managed |= Q(pk__in=memberships.values("resource_id"))
-    return Resource.objects.filter(managed)
+# The right to exempt a resource's findings is the right to manage the resource (can_manage_resource,
+# resources_managed_by): the GUI's single and bulk exemptions and the API all ask these functions.
 
 
 def may_exempt_findings(user: User) -> bool:

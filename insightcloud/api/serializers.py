@@ -4,12 +4,13 @@ from rest_framework import serializers
 
 from insightcloud.accounts.models import ApiKey, AuditEvent
 from insightcloud.accounts.permissions import ENQUEUEABLE_JOB_KINDS, clouds_visible_to
-from insightcloud.inventory.models import CloudAccount, Resource, ResourceChange
+from insightcloud.inventory.models import CloudAccount, Resource, ResourceChange, ResourceGroup
 from scheduler.models import Job
 
 
 class CloudSerializer(serializers.ModelSerializer):
     organization = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    disabled_regions = serializers.SerializerMethodField(help_text="regions the scheduler skips")
 
     class Meta:
         model = CloudAccount
@@ -22,11 +23,48 @@ class CloudSerializer(serializers.ModelSerializer):
             "account_id",
             "auth_type",
             "regions",
+            "disabled_regions",
             "status",
             "status_detail",
             "created_at",
             "last_harvest_at",
         ]
+
+    def get_disabled_regions(self, cloud: CloudAccount) -> list[str]:
+        from scheduler.planner import strategy_of
+
+        strategy = strategy_of(cloud)
+        return list(strategy.disabled_regions) if strategy else []
+
+
+class CloudUpdateSerializer(serializers.Serializer):
+    """PATCH /clouds/<id>/: switch regions off and on (the onboarding checked which exist)."""
+
+    disabled_regions = serializers.ListField(child=serializers.CharField(max_length=64), required=False)
+
+
+class HarvestTypeSerializer(serializers.Serializer):
+    native_type = serializers.CharField()
+    resource_type = serializers.CharField()
+    default_minutes = serializers.IntegerField()
+    minutes = serializers.IntegerField(help_text="the interval in force: the override, else the default")
+    last_harvest_at = serializers.DateTimeField(allow_null=True)
+    next_due_at = serializers.DateTimeField(allow_null=True)
+    last_count = serializers.IntegerField(allow_null=True)
+    permissions = serializers.ListField(child=serializers.CharField())
+
+
+class HarvestStrategySerializer(serializers.Serializer):
+    """A cloud's harvest strategy; PATCH any of intervals (replaces every override), disabled_regions, dynamic."""
+
+    intervals = serializers.DictField(
+        child=serializers.IntegerField(allow_null=True),
+        required=False,
+        help_text="minutes per native or normalized type; null or absent: the type's default",
+    )
+    disabled_regions = serializers.ListField(child=serializers.CharField(max_length=64), required=False)
+    dynamic = serializers.BooleanField(required=False)
+    types = HarvestTypeSerializer(many=True, read_only=True)
 
 
 class HarvestRequestSerializer(serializers.Serializer):
@@ -38,6 +76,46 @@ class ActionRequestSerializer(serializers.Serializer):
     action = serializers.CharField(max_length=100)
     dry_run = serializers.BooleanField(default=False)
     params = serializers.DictField(child=serializers.CharField(max_length=500), required=False)
+
+
+class ActionSpecSerializer(serializers.Serializer):
+    """An action that applies to a resource; ``parameters`` must be sent in ``params``."""
+
+    name = serializers.CharField()
+    description = serializers.CharField()
+    parameters = serializers.ListField(child=serializers.CharField())
+    permissions = serializers.ListField(child=serializers.CharField(), help_text="cloud permissions it needs")
+    applies_when = serializers.CharField(source="applies_to.summary")
+
+
+class ResourceGroupSerializer(serializers.ModelSerializer):
+    organization = serializers.SlugField(
+        source="organization.slug", required=False, help_text="default: your own organization"
+    )
+    member_count = serializers.IntegerField(read_only=True, help_text="live members you can see")
+
+    class Meta:
+        model = ResourceGroup
+        fields = ["id", "organization", "name", "description", "member_count", "created_at"]
+        read_only_fields = ["created_at"]
+        # Uniqueness per organization is checked when creating, with a clear message.
+        validators = []
+
+    def validate(self, attrs: dict) -> dict:
+        if "organization" in attrs:
+            attrs["organization"] = attrs["organization"]["slug"]
+        return attrs
+
+
+class GroupMembersSerializer(serializers.Serializer):
+    resources = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=2**63 - 1), min_length=1, max_length=1000
+    )
+
+
+class GroupChangeSerializer(serializers.Serializer):
+    changed = serializers.IntegerField(help_text="how many resources were added or removed")
+    group = ResourceGroupSerializer()
 
 
 class ResourceSerializer(serializers.ModelSerializer):
@@ -163,3 +241,33 @@ class EnqueueRequestSerializer(serializers.Serializer):
         if request is not None and request.user.is_authenticated:
             fields["cloud"].queryset = clouds_visible_to(request.user)
         return fields
+
+
+def onboarding_serializer(provider: str) -> type[serializers.Serializer]:
+    """The request body of POST /clouds/ for one provider, described from its onboarding form (one definition)."""
+    from django import forms
+
+    from insightcloud.inventory.onboarding import FORMS, SecretInput, SecretTextarea
+
+    form = FORMS[provider]
+    # A plain string: the discriminator mapping of the NewCloud schema names the providers.
+    fields: dict[str, serializers.Field] = {"provider": serializers.CharField(help_text=f'"{provider}"')}
+    for name, field in form.base_fields.items():
+        options = {"required": field.required, "help_text": str(field.help_text or "") or None}
+        if isinstance(field, forms.FileField):
+            continue  # the GUI's upload; the API takes the key's text
+        if isinstance(field, forms.ModelChoiceField):
+            fields[name] = serializers.SlugField(required=False, help_text="organization slug (default: yours)")
+        elif isinstance(field, forms.ChoiceField):
+            fields[name] = serializers.ChoiceField(choices=list(field.choices), **options)
+        elif isinstance(field.widget, SecretInput | SecretTextarea):
+            fields[name] = serializers.CharField(write_only=True, **options)
+        elif isinstance(field, forms.URLField):
+            fields[name] = serializers.URLField(**options)
+        else:
+            fields[name] = serializers.CharField(**options)
+    return type(f"New{provider.capitalize()}Cloud", (serializers.Serializer,), fields)
+
+
+class NewCloudsSerializer(serializers.Serializer):
+    clouds = CloudSerializer(many=True)

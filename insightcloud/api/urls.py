@@ -7,6 +7,7 @@ from insightcloud.api import admin_views, findings_views, views
 router = DefaultRouter()
 router.register("clouds", views.CloudViewSet, basename="cloud")
 router.register("resources", views.ResourceViewSet, basename="resource")
+router.register("resource-groups", views.ResourceGroupViewSet, basename="resource-group")
 router.register("jobs", views.JobViewSet, basename="job")
 router.register("audit", views.AuditEventViewSet, basename="audit")
 router.register("api-keys", views.ApiKeyViewSet, basename="api-key")

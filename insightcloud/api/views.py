@@ -7,7 +7,7 @@ import json
 from django.core.exceptions import PermissionDenied
 from django.core.serializers.json import DjangoJSONEncoder
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, PolymorphicProxySerializer, extend_schema, inline_serializer
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -19,11 +19,14 @@ from insightcloud.accounts.filtersets import AuditEventFilterSet, export_events
 from insightcloud.accounts.permissions import (
     api_keys_visible_to,
     audit_events_visible_to,
+    can_add_clouds,
     can_cancel_job,
+    can_manage_cloud,
     can_manage_resource,
     can_revoke_api_key,
     clouds_visible_to,
     jobs_visible_to,
+    organizations_visible_to,
     resources_visible_to,
     sees_whole_domain,
 )
@@ -35,11 +38,95 @@ from insightcloud.inventory.filtersets import ResourceFilterSet
 from insightcloud.inventory.models import cloud_names
 
 
-class CloudViewSet(viewsets.ReadOnlyModelViewSet):
+def _strategy_errors(exc) -> serializers.ValidationError:  # noqa: ANN001  (a scheduler.strategy.StrategyError)
+    return serializers.ValidationError(exc.fields)
+
+
+class CloudViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, viewsets.ReadOnlyModelViewSet):
     serializer_class = s.CloudSerializer
+    http_method_names = ["get", "post", "patch", "head", "options"]
 
     def get_queryset(self):  # noqa: ANN201
-        return clouds_visible_to(self.request.user).select_related("organization").order_by("name")
+        return clouds_visible_to(self.request.user).select_related("organization", "harvest_strategy").order_by("name")
+
+    @extend_schema(
+        request=PolymorphicProxySerializer(
+            component_name="NewCloud",
+            serializers={
+                provider: s.onboarding_serializer(provider) for provider in ("aws", "azure", "gcp", "alibaba")
+            },
+            resource_type_field_name="provider",
+        ),
+        responses={201: s.NewCloudsSerializer},
+    )
+    def create(self, request, *args, **kwargs):  # noqa: ANN001, ANN201
+        """Onboard a cloud: the credentials are checked with the provider first; nothing is saved on a refusal.
+
+        Azure and GCP may create several clouds (one per subscription or project). Secrets are write-only."""
+        from insightcloud.inventory.onboarding import FORMS, OnboardingRefused, add_clouds
+
+        if not can_add_clouds(request.user):
+            raise PermissionDenied("you may not add clouds")
+        data = request.data if isinstance(request.data, dict) else {}
+        form_class = FORMS.get(data.get("provider"))
+        if form_class is None:
+            raise serializers.ValidationError({"provider": [f"one of {', '.join(FORMS)}"]})
+        form = form_class(_form_data(data), user=request.user)
+        if not form.is_valid():
+            raise serializers.ValidationError(
+                {("non_field_errors" if name == "__all__" else name): errors for name, errors in form.errors.items()}
+            )
+        try:
+            clouds = add_clouds(request.user, form, request)
+        except OnboardingRefused as exc:
+            raise serializers.ValidationError({"non_field_errors": [str(exc)]}) from None
+        body = {"clouds": s.CloudSerializer(clouds, many=True).data}
+        return Response(body, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=s.CloudUpdateSerializer, responses=s.CloudSerializer)
+    def partial_update(self, request, *args, **kwargs):  # noqa: ANN001, ANN201
+        """Switch regions off (``disabled_regions``) or back on; the scheduler skips disabled ones."""
+        from scheduler.strategy import StrategyError
+
+        cloud = self.get_object()
+        if not can_manage_cloud(request.user, cloud):
+            raise PermissionDenied("you may view this cloud but not manage it")
+        body = s.CloudUpdateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        if "disabled_regions" in body.validated_data:
+            try:
+                operations.update_harvest_strategy(
+                    request.user, cloud, request, disabled_regions=body.validated_data["disabled_regions"]
+                )
+            except StrategyError as exc:
+                raise _strategy_errors(exc) from None
+        return Response(s.CloudSerializer(self.get_queryset().get(pk=cloud.pk)).data)
+
+    @extend_schema(methods=["GET"], request=None, responses=s.HarvestStrategySerializer)
+    @extend_schema(methods=["PATCH"], request=s.HarvestStrategySerializer, responses=s.HarvestStrategySerializer)
+    @action(detail=True, methods=["get", "patch"], url_path="harvest-strategy")
+    def harvest_strategy(self, request, pk=None):  # noqa: ANN001, ANN201
+        """Intervals per type (overrides of the type defaults), disabled regions, dynamic scheduling."""
+        from scheduler import planner, strategy
+
+        cloud = self.get_object()
+        if request.method == "PATCH":
+            body = s.HarvestStrategySerializer(data=request.data)
+            body.is_valid(raise_exception=True)
+            try:
+                operations.update_harvest_strategy(request.user, cloud, request, **body.validated_data)
+            except strategy.StrategyError as exc:
+                raise _strategy_errors(exc) from None
+            cloud = self.get_queryset().get(pk=cloud.pk)
+        current = planner.strategy_of(cloud)
+        return Response(
+            {
+                "intervals": dict(current.intervals) if current else {},
+                "disabled_regions": list(current.disabled_regions) if current else [],
+                "dynamic": current.dynamic if current else True,
+                "types": s.HarvestTypeSerializer(strategy.overview(cloud), many=True).data,
+            }
+        )
 
     @extend_schema(request=s.HarvestRequestSerializer, responses={202: s.JobSerializer})
     @action(detail=True, methods=["post"])
@@ -61,6 +148,18 @@ class CloudViewSet(viewsets.ReadOnlyModelViewSet):
         return Response(s.CloudSerializer(operations.set_paused(request.user, self.get_object(), False, request)).data)
 
 
+def _form_data(data: dict) -> dict:
+    """JSON bodies as a form sees them: lists of regions joined, a GCP key given as an object dumped."""
+    values = {}
+    for name, value in data.items():
+        if name == "regions" and isinstance(value, list):
+            value = ",".join(str(item) for item in value)
+        elif name == "key_json" and isinstance(value, dict):
+            value = json.dumps(value)
+        values[name] = value
+    return values
+
+
 class ResourceViewSet(viewsets.ReadOnlyModelViewSet):
     filterset_class = ResourceFilterSet
     pagination_class = ResourceCursor
@@ -75,13 +174,17 @@ class ResourceViewSet(viewsets.ReadOnlyModelViewSet):
     def get_serializer_class(self):  # noqa: ANN201
         return s.ResourceDetailSerializer if self.action == "retrieve" else s.ResourceSerializer
 
-    @extend_schema(request=s.ActionRequestSerializer, responses={202: s.JobSerializer})
-    @action(detail=True, methods=["post"], url_path="actions")
+    @extend_schema(methods=["GET"], request=None, responses=s.ActionSpecSerializer(many=True))
+    @extend_schema(methods=["POST"], request=s.ActionRequestSerializer, responses={202: s.JobSerializer})
+    @action(detail=True, methods=["get", "post"], url_path="actions")
     def run_action(self, request, pk=None):  # noqa: ANN001, ANN201
-        """Enqueue an on-demand (p0) action on this resource: stop an instance, block public access …"""
-        from scheduler.actions import request_action
+        """GET: the actions that apply to this resource as last harvested. POST: enqueue one as a
+        p0 job (stop an instance, block public access …); one that does not apply is refused."""
+        from scheduler.actions import actions_for, request_action
 
         resource = self.get_object()
+        if request.method == "GET":
+            return Response(s.ActionSpecSerializer(actions_for(resource), many=True).data)
         if not can_manage_resource(request.user, resource):
             raise PermissionDenied("you may view this resource but not act on it")
         body = s.ActionRequestSerializer(data=request.data)
@@ -99,6 +202,69 @@ class ResourceViewSet(viewsets.ReadOnlyModelViewSet):
         name = body.validated_data["action"]
         audit.record("resource.action", request=request, target=resource, action_name=name, job=job.pk)
         return Response(s.JobSerializer(job).data, status=status.HTTP_202_ACCEPTED)
+
+
+class ResourceGroupViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
+    """Resource groups of your organization (every organization's for domain-wide users), with the
+    number of their members you can see. Create one, add or remove resources (ids from /resources/)."""
+
+    serializer_class = s.ResourceGroupSerializer
+
+    def get_queryset(self):  # noqa: ANN201
+        from insightcloud.inventory.groups import groups_with_member_counts
+
+        return groups_with_member_counts(self.request.user)
+
+    def create(self, request, *args, **kwargs):  # noqa: ANN001, ANN201
+        from insightcloud.inventory.groups import GroupError, create_group
+
+        body = self.get_serializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        slug = body.validated_data.get("organization")
+        organization = request.user.organization
+        if slug:
+            organization = organizations_visible_to(request.user).filter(slug=slug).first()
+            if organization is None:
+                raise serializers.ValidationError({"organization": [f"no organization {slug!r}"]})
+        if organization is None:
+            raise serializers.ValidationError({"organization": ["you belong to no organization; name one"]})
+        try:
+            data = body.validated_data
+            group = create_group(request.user, organization, data["name"], data.get("description", ""), request)
+        except GroupError as exc:
+            raise serializers.ValidationError({"name": [str(exc)]}) from None
+        group = self.get_queryset().get(pk=group.pk)
+        return Response(s.ResourceGroupSerializer(group).data, status=status.HTTP_201_CREATED)
+
+    def _change(self, request, change):  # noqa: ANN001, ANN202
+        from insightcloud.inventory.groups import GroupError, visible_resources
+
+        group = self.get_object()
+        body = s.GroupMembersSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        try:
+            resources = visible_resources(request.user, body.validated_data["resources"])
+            count = change(request.user, group, resources, request)
+        except GroupError as exc:
+            raise serializers.ValidationError({"resources": [str(exc)]}) from None
+        group = self.get_queryset().get(pk=group.pk)  # with its new member count
+        return Response({"changed": count, "group": s.ResourceGroupSerializer(group).data})
+
+    @extend_schema(request=s.GroupMembersSerializer, responses=s.GroupChangeSerializer)
+    @action(detail=True, methods=["post"])
+    def add(self, request, pk=None):  # noqa: ANN001, ANN201
+        """Add resources (all or none; another organization's ids answer 404)."""
+        from insightcloud.inventory.groups import add_resources
+
+        return self._change(request, add_resources)
+
+    @extend_schema(request=s.GroupMembersSerializer, responses=s.GroupChangeSerializer)
+    @action(detail=True, methods=["post"])
+    def remove(self, request, pk=None):  # noqa: ANN001, ANN201
+        """Remove resources from the group (they stay in the inventory)."""
+        from insightcloud.inventory.groups import remove_resources
+
+        return self._change(request, remove_resources)
 
 
 class JobViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):

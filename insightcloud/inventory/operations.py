@@ -87,3 +87,22 @@ def delete_cloud(user: Any, cloud: CloudAccount, request: Any = None) -> dict[st
         audit.record("cloud.delete", actor=user, request=request, target=cloud, removed=impact)
         cloud.delete()
     return impact
+
+
+def update_harvest_strategy(user: Any, cloud: CloudAccount, request: Any = None, **changes: Any):  # noqa: ANN201
+    """Edit intervals per type / disabled regions (scheduler.strategy validates; StrategyError on bad input)."""
+    from scheduler import strategy
+
+    _require_manage(user, cloud)
+    saved = strategy.update(cloud, **changes)
+    audit.record(
+        "cloud.harvest_strategy",
+        actor=user,
+        request=request,
+        target=cloud,
+        organization=cloud.organization,
+        intervals=saved.intervals,
+        disabled_regions=saved.disabled_regions,
+        dynamic=saved.dynamic,
+    )
+    return saved

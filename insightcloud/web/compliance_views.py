@@ -16,10 +16,13 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from insightcloud.accounts import audit
 from insightcloud.accounts.permissions import (
     can_manage_resource,
     clouds_visible_to,
     exemptions_visible_to,
+    findings_visible_to,
+    pack_results_visible_to,
     resources_visible_to,
 )
 
@@ -31,9 +34,9 @@ def _catalog(user):  # noqa: ANN001, ANN202
 
 
 def _open_findings(user):  # noqa: ANN001, ANN202
-    from compliance.models import Finding, FindingStatus
+    from compliance.models import FindingStatus
 
-    return Finding.objects.filter(status=FindingStatus.OPEN, cloud__in=clouds_visible_to(user))
+    return findings_visible_to(user).filter(status=FindingStatus.OPEN)
 
 
 def insight_list(request):  # noqa: ANN001, ANN201
@@ -52,7 +55,7 @@ def insight_detail(request, insight_id: str):  # noqa: ANN001, ANN201
     if insight is None:
         raise Http404("no such insight")
     findings = _open_findings(request.user).filter(insight_id=insight_id).select_related("resource", "cloud")
-    if cloud := request.GET.get("cloud"):
+    if (cloud := _cloud_param(request)) is not None:
         findings = findings.filter(cloud_id=cloud)
     context = {
         "insight": insight,
@@ -78,31 +81,52 @@ def compliance_overview(request):  # noqa: ANN001, ANN201
     return render(request, "web/compliance.html", {"rows": rows, "clouds": clouds})
 
 
-def pack_detail(request, pack_id: str):  # noqa: ANN001, ANN201
+def _pack(user, pack_id: str):  # noqa: ANN001, ANN202
     from compliance.library import packs_for
-    from compliance.models import Scorecard
 
-    pack = packs_for(request.user.organization_id).get(pack_id)
+    pack = packs_for(user.organization_id).get(pack_id)
     if pack is None:
         raise Http404("no such pack")
-    cards = list(
-        Scorecard.objects.filter(pack_id=pack_id, cloud__in=clouds_visible_to(request.user)).select_related("cloud")
-    )
-    controls = [
-        {"control": control, "cells": [card.controls.get(control.id, {}) for card in cards]}
-        for control in pack.controls
-    ]
-    if request.GET.get("export") == "csv":
+    return pack
+
+
+def _scorecards(user, pack) -> list:  # noqa: ANN001
+    from compliance.models import Scorecard
+
+    visible = pack_results_visible_to(user, Scorecard, {pack.id: pack})
+    return list(visible.select_related("cloud").order_by("cloud__name"))
+
+
+def _cloud_param(request):  # noqa: ANN001, ANN202
+    """The ``cloud`` query parameter as a cloud id; 404 for anything else (a bad link finds nothing)."""
+    value = request.GET.get("cloud", "")
+    if not value:
+        return None
+    if not value.isdigit():
+        raise Http404("cloud must be a cloud id")
+    return int(value)
+
+
+def pack_detail(request, pack_id: str):  # noqa: ANN001, ANN201
+    """The pack's heatmap of controls × cloud accounts; ``?export=csv``, ``?format=html`` or ``?format=pdf``."""
+    from compliance.report import pack_report, to_pdf
+
+    pack = _pack(request.user, pack_id)
+    report = pack_report(pack, _scorecards(request.user, pack), timezone.localdate())
+    fmt = request.GET.get("export") or request.GET.get("format") or ""
+    if fmt in ("csv", "pdf"):
+        audit.record("compliance.export", request=request, target=pack_id, format=fmt)
+    if fmt == "csv":
         response = HttpResponse(content_type="text/csv")
         response["Content-Disposition"] = f'attachment; filename="{pack_id}.csv"'
         writer = csv.writer(response)
         writer.writerow(["control", "title", "cloud", "status", "passed", "failed", "exempted"])
-        for row in controls:
-            for card, cell in zip(cards, row["cells"], strict=True):
+        for row in report.controls:
+            for card, cell in row.cells:
                 writer.writerow(
                     [
-                        row["control"].id,
-                        row["control"].title,
+                        row.control.id,
+                        row.control.title,
                         card.cloud.name,
                         cell.get("status", ""),
                         cell.get("passed", 0),
@@ -111,9 +135,40 @@ def pack_detail(request, pack_id: str):  # noqa: ANN001, ANN201
                     ]
                 )
         return response
-    context = {"pack": pack, "coverage": pack.coverage(), "cards": cards, "controls": controls}
-    template = "web/pack_report.html" if request.GET.get("format") == "html" else "web/pack_detail.html"
-    return render(request, template, context)
+    if fmt == "pdf":
+        response = HttpResponse(to_pdf(report), content_type="application/pdf")
+        response["Content-Disposition"] = f'attachment; filename="{pack_id}-{report.generated_on.isoformat()}.pdf"'
+        return response
+    template = "web/pack_report.html" if fmt == "html" else "web/pack_detail.html"
+    return render(request, template, {"report": report, "pack": pack})
+
+
+def control_detail(request, pack_id: str, control_id: str):  # noqa: ANN001, ANN201
+    """One control: its insights and the resources failing them (on one cloud with ``?cloud=``)."""
+    pack = _pack(request.user, pack_id)
+    control = next((c for c in pack.controls if c.id == control_id), None)
+    if control is None:
+        raise Http404("no such control")
+    catalog = _catalog(request.user)
+    findings = _open_findings(request.user).filter(insight_id__in=control.insights)
+    cloud = None
+    if (cloud_id := _cloud_param(request)) is not None:
+        cloud = get_object_or_404(clouds_visible_to(request.user), pk=cloud_id)
+        findings = findings.filter(cloud=cloud)
+    failing = dict(findings.values_list("insight_id").annotate(n=Count("id")).values_list("insight_id", "n"))
+    insights = [(insight_id, catalog.get(insight_id), failing.get(insight_id, 0)) for insight_id in control.insights]
+    context = {
+        "pack": pack,
+        "control": control,
+        "cloud": cloud,
+        "insights": insights,
+        "findings": findings.select_related("resource", "cloud", "exemption").order_by("insight_id", "-first_seen")[
+            :500
+        ],
+        # Counted like the scorecard: a resource fails the control unless all its findings are exempted.
+        "failing_count": findings.not_exempted().values("resource_id").distinct().count(),
+    }
+    return render(request, "web/control_detail.html", context)
 
 
 @require_POST

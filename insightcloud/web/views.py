@@ -4,6 +4,8 @@ through HTMX partials."""
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
+from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth import login
@@ -11,9 +13,9 @@ from django.contrib.auth.views import LoginView
 from django.core.exceptions import PermissionDenied
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
-from django.db.models import Count
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 from django_tables2 import RequestConfig
 from django_tables2.paginators import LazyPaginator
@@ -31,6 +33,7 @@ from insightcloud.accounts.permissions import (
     is_domain_admin,
     jobs_visible_to,
     may_view_administration,
+    resource_groups_visible_to,
     resources_visible_to,
     sees_whole_domain,
 )
@@ -40,7 +43,9 @@ from insightcloud.inventory.filtersets import ResourceFilterSet
 from insightcloud.inventory.models import Organization, cloud_names
 from insightcloud.inventory.tables import DEFAULT_COLUMNS, ResourceTable
 from insightcloud.web.forms import EnqueueForm, FirstAdminForm, LoginForm
+from insightcloud.web.group_views import inventory_grouping
 from insightcloud.web.status import broker_state, database_state, processes_state
+from scheduler.models import ACTIVE_STATUSES, Job, JobStatus
 
 EXPORT_FIELDS = ("native_id", "name", "resource_type", "native_type", "provider", "region", "first_seen", "last_seen")
 
@@ -81,35 +86,9 @@ def setup(request):  # noqa: ANN001, ANN201
 
 
 def dashboard(request):  # noqa: ANN001, ANN201
-    resources = resources_visible_to(request.user).filter(deleted_at__isnull=True)
-    clouds = clouds_visible_to(request.user)
-    context = {
-        "resource_total": resources.count(),
-        "by_type": list(resources.values("resource_type").annotate(n=Count("id")).order_by("-n")[:15]),
-        "by_region": list(resources.values("region").annotate(n=Count("id")).order_by("-n")[:15]),
-        "by_cloud": list(resources.values("cloud_id", "cloud__name").annotate(n=Count("id")).order_by("-n")[:15]),
-        "clouds_with_errors": clouds.exclude(status__in=["ok", "pending"]),
-        "cloud_count": clouds.count(),
-    }
-    return render(request, "web/dashboard.html", context)
+    from insightcloud.web.dashboard import figures
 
-
-def cloud_list(request):  # noqa: ANN001, ANN201
-    clouds = (
-        clouds_visible_to(request.user)
-        .select_related("organization")
-        .annotate(resource_count=Count("resources"))
-        .order_by("name")
-    )
-    return render(request, "web/clouds.html", {"clouds": clouds})
-
-
-def cloud_detail(request, pk: int):  # noqa: ANN001, ANN201
-    cloud = get_object_or_404(clouds_visible_to(request.user), pk=pk)
-    jobs = cloud.jobs.order_by("-enqueued_at")[:20]
-    by_type = cloud.resources.filter(deleted_at__isnull=True).values("native_type").annotate(n=Count("id"))
-    context = {"cloud": cloud, "jobs": jobs, "by_type": by_type, "can_manage": can_manage_cloud(request.user, cloud)}
-    return render(request, "web/cloud_detail.html", context)
+    return render(request, "web/dashboard.html", figures(request.user))
 
 
 @require_POST
@@ -165,6 +144,7 @@ def inventory(request):  # noqa: ANN001, ANN201
         "table": table,
         "columns": columns,
         "all_columns": list(ResourceTable.base_columns),
+        **inventory_grouping(request),
     }
     template = "web/inventory_table.html" if request.headers.get("HX-Request") else "web/inventory.html"
     return render(request, template, context)
@@ -189,19 +169,24 @@ def resource_detail(request, pk: int):  # noqa: ANN001, ANN201
     resource = get_object_or_404(resources_visible_to(request.user).select_related("cloud"), pk=pk)
     changes = resource.changes.order_by("-created_at")[:100]
     from compliance.library import insights_for
+    from scheduler.actions import actions_for, registered_for
 
     catalog = insights_for(request.user.organization_id)
     findings = [
         (finding, catalog.get(finding.insight_id))
         for finding in resource.findings.select_related("exemption").order_by("status", "-last_seen")[:100]
     ]
-    from scheduler.actions import actions_for
-
     # Actions that need parameters (an access key id …) are run from the API or the CLI.
-    runnable_from_page = [a for a in actions_for(resource.native_type) if not a.parameters]
+    applicable = [a for a in actions_for(resource) if not a.parameters]
+    not_now = [a for a in registered_for(resource.native_type) if not a.parameters and a not in applicable]
+    job_id = request.GET.get("job", "")
+    action_job = _action_job(request.user, resource, int(job_id)) if job_id.isdigit() else None
     context = {
         "resource": resource,
-        "actions": [] if resource.deleted_at else runnable_from_page,
+        "actions": applicable,
+        "actions_not_now": [] if resource.deleted_at else not_now,
+        "progress": ActionProgress.of(action_job) if action_job else None,
+        "groups": resource_groups_visible_to(request.user).filter(resources=resource).order_by("name"),
         "changes": changes,
         "findings": findings,
         "can_manage": can_manage_resource(request.user, resource),
@@ -300,7 +285,8 @@ def api_keys(request):  # noqa: ANN001, ANN201
 
 @require_POST
 def resource_action(request, pk: int):  # noqa: ANN001, ANN201
-    """Run an on-demand action on a resource (p0); the page asked for confirmation first."""
+    """Run an on-demand action on a resource (p0); the page asked for confirmation first and
+    then follows the job live."""
     from scheduler.actions import request_action
 
     resource = get_object_or_404(resources_visible_to(request.user), pk=pk)
@@ -314,4 +300,54 @@ def resource_action(request, pk: int):  # noqa: ANN001, ANN201
         return redirect("resource-detail", pk=pk)
     audit.record("resource.action", request=request, target=resource, action_name=name, job=job.pk)
     messages.success(request, f"{name}: job {job.pk} {'enqueued' if created else 'already queued'} (p0).")
-    return redirect("resource-detail", pk=pk)
+    return redirect(f"{reverse('resource-detail', args=[pk])}?job={job.pk}#action-status")
+
+
+def _action_job(user, resource, job_id: int):  # noqa: ANN001, ANN202
+    """An action job on this resource that the user may see, or None."""
+    from scheduler.actions import ACTION_KIND
+
+    job = jobs_visible_to(user).filter(pk=job_id, kind=ACTION_KIND, cloud_id=resource.cloud_id).first()
+    return job if job is not None and job.arguments.get("resource_id") == resource.pk else None
+
+
+@dataclass
+class ActionProgress:
+    """Where an action stands: its job, then the harvest that brings the inventory up to date."""
+
+    job: Any
+    harvest: Any = None
+
+    @classmethod
+    def of(cls, job) -> ActionProgress:  # noqa: ANN001
+        harvest_id = (job.result or {}).get("harvest_job") if job.status == JobStatus.SUCCEEDED else None
+        return cls(job, Job.objects.filter(pk=harvest_id).first() if harvest_id else None)
+
+    @property
+    def live(self) -> bool:
+        """Still worth polling: the action or its harvest has not finished."""
+        harvesting = self.harvest is not None and self.harvest.status in ACTIVE_STATUSES
+        return self.job.status in ACTIVE_STATUSES or harvesting
+
+    @property
+    def refreshed(self) -> bool:
+        """The harvest after the action finished: the inventory shows the resource as it is now."""
+        return self.harvest is not None and self.harvest.status == JobStatus.SUCCEEDED
+
+    @property
+    def outcome(self) -> dict:
+        return (self.job.result or {}).get("outcome") or {}
+
+
+def resource_action_status(request, pk: int, job_id: int):  # noqa: ANN001, ANN201
+    """The live status fragment an action's page polls; once the follow-up harvest is done the
+    page reloads (HX-Refresh) to show the resource's new properties, history and actions."""
+    resource = get_object_or_404(resources_visible_to(request.user), pk=pk)
+    job = _action_job(request.user, resource, job_id)
+    if job is None:
+        raise Http404("no such action job on this resource")
+    progress = ActionProgress.of(job)
+    response = render(request, "web/action_status.html", {"resource": resource, "progress": progress})
+    if request.headers.get("HX-Request") and progress.refreshed:
+        response["HX-Refresh"] = "true"
+    return response

@@ -13,6 +13,7 @@ SDK_PACKAGES = ("boto3", "botocore", "azure", "googleapiclient", "google", "http
 
 PROBE = (
     "import json, sys, django; django.setup(); "
+    "import insightcloud.urls; "  # every view and API module, the onboarding forms among them
     "from insightcloud.registry import registry; "
     f"print(json.dumps({{'loaded': sorted({{m.split('.')[0] for m in sys.modules}} & set({SDK_PACKAGES!r})), "
     "'providers': sorted({s.provider for _, s in registry.items('resource_types')})}))"

@@ -4,6 +4,7 @@ a domain viewer, and an outsider from another organization."""
 from __future__ import annotations
 
 import pytest
+from django.test import Client
 
 from insightcloud.accounts.models import AccessLevel, Role, User
 from insightcloud.inventory.models import CloudAccount, Resource
@@ -13,6 +14,13 @@ PASSWORD = "correct-horse-battery-9"
 
 def make_user(username: str, organization, level: str = AccessLevel.BASIC, **extra) -> User:
     return User.objects.create_user(username, password=PASSWORD, organization=organization, access_level=level, **extra)
+
+
+def gui(user: User) -> Client:
+    """A test client logged in as the user (no login round trip)."""
+    client = Client()
+    client.force_login(user)
+    return client
 
 
 def make_cloud(organization, name: str, account_id: str = "111111111111") -> CloudAccount:
@@ -70,3 +78,16 @@ def users(organization, other_organization, estate):
     globex_role = Role.objects.create(organization=other_organization, name="everything", all_clouds=True)
     globex_role.users.add(outsider)
     return {"admin": admin, "org_admin": org_admin, "viewer": viewer, "member": member, "outsider": outsider}
+
+
+@pytest.fixture
+def evaluated(estate):
+    """The prod bucket is made public, then every cloud is evaluated."""
+    from compliance.evaluate import evaluate_cloud
+
+    bucket = estate["prod_bucket"]
+    bucket.properties = {"public": True, "public_reasons": ["ACL grants AllUsers READ"]}
+    bucket.save()
+    for cloud in ("prod", "dev", "globex"):
+        evaluate_cloud(estate[cloud], full=True)
+    return estate

@@ -67,6 +67,16 @@ MATRIX: list[Row] = [
     Row("POST", "/api/v1/clouds/{pk}/harvest/", E(domain_admin=202, owner=202, outsider=404, viewer=403), pk="cloud"),
     Row("POST", "/api/v1/clouds/{pk}/pause/", CHANGE_OBJECT, pk="cloud"),
     Row("POST", "/api/v1/clouds/{pk}/resume/", CHANGE_OBJECT, pk="cloud"),
+    # onboarding: a body refused before any provider is called (the permission is checked first)
+    Row(
+        "POST",
+        "/api/v1/clouds/",
+        E(domain_admin=400, owner=400, outsider=400, viewer=403),
+        body={"provider": "aws", "name": "matrix", "auth_type": "keys"},
+    ),
+    Row("PATCH", "/api/v1/clouds/{pk}/", CHANGE_OBJECT, pk="cloud", body={"disabled_regions": []}),
+    Row("GET", "/api/v1/clouds/{pk}/harvest-strategy/", READ_OBJECT, pk="cloud"),
+    Row("PATCH", "/api/v1/clouds/{pk}/harvest-strategy/", CHANGE_OBJECT, pk="cloud", body={"dynamic": False}),
     # --- resources and actions ------------------------------------------------------------------
     Row("GET", "/api/v1/resources/", READ_ALL),
     Row("GET", "/api/v1/resources/{pk}/", READ_OBJECT, pk="resource"),

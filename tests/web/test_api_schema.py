@@ -15,7 +15,9 @@ from insightcloud.accounts.models import AccessLevel, User
 from insightcloud.wsgi import application
 from tests.web.conftest import make_cloud, make_resource
 
-schema = schemathesis.openapi.from_wsgi("/api/schema/", application)
+# Onboarding calls the cloud providers (and, for an AWS instance role, the metadata service): its
+# validation is tested in tests/web/test_cloud_onboarding.py against moto and the fakes instead.
+schema = schemathesis.openapi.from_wsgi("/api/schema/", application).exclude(method="POST", path="/api/v1/clouds/")
 
 
 @pytest.fixture

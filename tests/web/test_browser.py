@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from pathlib import Path
 
 import pytest
 
-from insightcloud.inventory.models import ResourceChange
+from insightcloud.inventory.models import CloudAccount, ResourceChange
+from tests.aws.conftest import ACCOUNT_ID, fault_proxy, fault_proxy_server, moto, moto_server  # noqa: F401
 from tests.web.conftest import PASSWORD
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -87,3 +89,33 @@ def test_a_basic_user_of_another_organization_sees_none_of_it(browser, live_serv
     response = page.goto(f"{live_server.url}/resources/{estate['prod_bucket'].pk}")
     assert response.status == 404
     shot(page, "outsider-inventory")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_admin_onboards_an_aws_account_on_moto_and_lands_on_its_page(
+    browser,
+    live_server,
+    users,
+    fault_proxy,  # noqa: F811
+):
+    page = log_in(browser, live_server, "acme-admin")
+    page.click("text=Clouds")
+    page.click("#add-cloud")
+    page.wait_for_url(f"{live_server.url}/clouds/add/aws")
+    page.fill("input[name=name]", "moto-account")
+    page.select_option("select[name=auth_type]", "keys")
+    page.fill("input[name=access_key_id]", "AKIAMOTO")
+    page.fill("input[name=secret_access_key]", "moto-secret-value")
+    page.fill("input[name=regions]", "us-east-1")
+    page.fill("input[name=endpoint_url]", fault_proxy.url)
+    shot(page, "cloud-add-aws")
+    page.click("#cloud-add-form button[type=submit]")
+
+    page.wait_for_url(re.compile(r"/clouds/\d+$"))
+    cloud = CloudAccount.objects.get(name="moto-account")
+    assert page.url == f"{live_server.url}/clouds/{cloud.pk}"
+    assert cloud.account_id == ACCOUNT_ID and cloud.regions == ["us-east-1"]
+    assert "moto-account" in page.inner_text("h1")
+    assert "aws.ec2.instance" in page.inner_text("#harvest-types")
+    assert "moto-secret-value" not in page.content()
+    shot(page, "cloud-detail")

@@ -5,30 +5,12 @@ from __future__ import annotations
 import re
 
 import pytest
-from django.test import Client
 
-from compliance.evaluate import evaluate_cloud
 from compliance.models import Exemption, Finding
 from insightcloud.accounts.models import AuditEvent
+from tests.web.conftest import gui
 
 pytestmark = pytest.mark.django_db
-
-
-def gui(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
-
-
-@pytest.fixture
-def evaluated(estate):
-    """The prod bucket is made public, then every cloud is evaluated."""
-    bucket = estate["prod_bucket"]
-    bucket.properties = {"public": True, "public_reasons": ["ACL grants AllUsers READ"]}
-    bucket.save()
-    for cloud in ("prod", "dev", "globex"):
-        evaluate_cloud(estate[cloud], full=True)
-    return estate
 
 
 def test_a_public_bucket_shows_its_finding_on_the_resource_page(users, evaluated):

@@ -7,7 +7,7 @@ import getpass
 from django.core.management.base import BaseCommand, CommandError
 
 from insightcloud.registry import registry
-from scheduler.actions import request_action
+from scheduler.actions import ALWAYS, request_action
 
 
 class Command(BaseCommand):
@@ -23,7 +23,10 @@ class Command(BaseCommand):
     def handle(self, *args, **options) -> None:
         if not options["name"]:
             for name, spec in registry.items("actions"):
-                self.stdout.write(f"{name:<42} {', '.join(spec.resource_types):<26} {spec.description.splitlines()[0]}")
+                when = "" if spec.applies_to is ALWAYS else f" (when {spec.applies_to.summary})"
+                self.stdout.write(
+                    f"{name:<42} {', '.join(spec.resource_types):<26} {spec.description.splitlines()[0]}{when}"
+                )
             return
         if options["resource"] is None:
             raise CommandError("--resource ID is required")
