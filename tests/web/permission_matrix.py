@@ -78,6 +78,30 @@ MATRIX: list[Row] = [
     Row("GET", "/api/v1/clouds/{pk}/harvest-strategy/", READ_OBJECT, pk="cloud"),
     Row("PATCH", "/api/v1/clouds/{pk}/harvest-strategy/", CHANGE_OBJECT, pk="cloud", body={"dynamic": False}),
     # --- resources and actions ------------------------------------------------------------------
+    Row("GET", "/api/v1/resources/{pk}/actions/", READ_OBJECT, pk="resource"),
+    # --- resource groups: a new group in the asker's own organization; members must be visible ----
+    Row("GET", "/api/v1/resource-groups/", READ_ALL),
+    Row(
+        "POST",
+        "/api/v1/resource-groups/",
+        E(domain_admin=201, owner=201, outsider=201, viewer=403),
+        body={"name": "matrix group"},
+    ),
+    Row("GET", "/api/v1/resource-groups/{pk}/", READ_OBJECT, pk="resource_group"),
+    Row(
+        "POST",
+        "/api/v1/resource-groups/{pk}/add/",
+        CHANGE_OBJECT,
+        pk="resource_group",
+        body=lambda objects: {"resources": [objects["resource"].pk]},
+    ),
+    Row(
+        "POST",
+        "/api/v1/resource-groups/{pk}/remove/",
+        CHANGE_OBJECT,
+        pk="resource_group",
+        body=lambda objects: {"resources": [objects["resource"].pk]},
+    ),
     Row("GET", "/api/v1/resources/", READ_ALL),
     Row("GET", "/api/v1/resources/{pk}/", READ_OBJECT, pk="resource"),
     Row(

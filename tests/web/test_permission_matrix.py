@@ -19,6 +19,7 @@ from compliance.models import Exemption, Finding
 from insightcloud.accounts import audit
 from insightcloud.accounts.api_keys import create_api_key
 from insightcloud.accounts.models import AccessLevel, AuditEvent, Role
+from insightcloud.inventory.models import ResourceGroup
 from scheduler.runner import enqueue
 from tests.web.conftest import make_user
 from tests.web.permission_matrix import MATRIX, PERSONAS, suggested_row
@@ -70,6 +71,7 @@ def objects(users, estate, organization):
     job, _ = enqueue("noop", priority="p2", cloud_id=estate["prod"].pk, organization_id=organization.pk)
     return {
         "cloud": estate["prod"],
+        "resource_group": ResourceGroup.objects.create(organization=organization, name="matrix members"),
         "resource": estate["prod_bucket"],
         "job": job,
         "user": member,
