@@ -239,5 +239,18 @@ def exemption_list(request):  # noqa: ANN001, ANN201
         else:
             messages.success(request, f"Exemption {exemption.pk} revoked.")
         return redirect("exemptions")
-    now = timezone.now()
-    return render(request, "web/exemptions.html", {"exemptions": exemptions.order_by("-created_at")[:500], "now": now})
+    from compliance.filtersets import ExemptionFilterSet
+
+    # The API's filter (insight, cloud, resource, active): a bulk exemption can make thousands.
+    filtered = ExemptionFilterSet(request.GET, queryset=exemptions, request=request)
+    listed = filtered.qs if filtered.is_valid() else exemptions.none()
+    context = {
+        "exemptions": listed.order_by("-created_at")[:EXEMPTIONS_SHOWN],
+        "total": listed.count(),
+        "shown": EXEMPTIONS_SHOWN,
+        "now": timezone.now(),
+    }
+    return render(request, "web/exemptions.html", context)
+
+
+EXEMPTIONS_SHOWN = 500

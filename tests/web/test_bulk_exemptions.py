@@ -103,3 +103,15 @@ def test_the_single_exemption_of_the_resource_page_shares_the_rules(users, faili
     assert exempted_ids() == ["arn:aws:s3:::acme-prod-logs"]
     twice = admin.post(f"/resources/{bucket.pk}/exempt", {"insight_id": PUBLIC, "reason": "again"}, follow=True)
     assert "already exempted" in twice.content.decode() and Exemption.objects.count() == 1
+
+
+def test_the_exemptions_page_filters_by_insight_and_state(users, failing):  # noqa: F811
+    admin = gui(users["org_admin"])
+    admin.post(BULK, {"select": "all-matching", "reason": "Acme's public buckets"})
+    revoked = Exemption.objects.get(resource=failing["eu_a"])
+    admin.post("/exemptions/", {"revoke": revoked.pk})
+    page = admin.get("/exemptions/").content.decode()
+    assert "4 exemptions." in page and page.count('name="revoke"') == 3
+    ended = admin.get("/exemptions/", {"active": "false"}).content.decode()
+    assert "1 exemption." in ended and "acme-eu-a" in ended and 'name="revoke"' not in ended
+    assert "0 exemptions." in admin.get("/exemptions/", {"insight": "another-insight"}).content.decode()
