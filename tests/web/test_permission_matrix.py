@@ -73,13 +73,13 @@ def objects(users, estate, organization):
         "cloud": estate["prod"],
         "resource_group": ResourceGroup.objects.create(organization=organization, name="matrix members"),
         "resource": estate["prod_bucket"],
+        "finding": finding,
+        "exemption": exemption,
         "job": job,
         "user": member,
         "role": Role.objects.get(name="prod readers"),
         "api_key": create_api_key(member, "member-ci")[0],
         "audit_event": audit.record("cloud.pause", actor=users["org_admin"], target=estate["prod"]),
-        "finding": finding,
-        "exemption": exemption,
     }
 
 
