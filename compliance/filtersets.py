@@ -41,7 +41,8 @@ class FindingFilterSet(django_filters.FilterSet):
         user = getattr(self.request, "user", None)
         organization_id = getattr(user, "organization_id", None)
         self._packs = packs_for(organization_id)
-        self.filters["pack"].extra["choices"] = [(key, pack.name) for key, pack in sorted(self._packs.items())]
+        # On this request's form, not on the filter: a filter caches its form field across instances.
+        self.form.fields["pack"].choices = [(key, pack.name) for key, pack in sorted(self._packs.items())]
 
     def filter_pack(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         return queryset.filter(insight_id__in=sorted(self._packs[value].insight_ids()))
