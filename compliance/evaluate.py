@@ -25,6 +25,7 @@ from django.db.models import BooleanField, Count, ExpressionWrapper, F, Q, TextF
 from django.db.models.functions import Cast
 from django.utils import timezone
 
+from compliance import findings_flag
 from compliance.filters import Context
 from compliance.library import applicable, insights_for, packs_for
 from compliance.models import (
@@ -123,7 +124,7 @@ def evaluate_cloud(
         dropped = Finding.objects.filter(cloud=cloud, insight_id=key, status=FindingStatus.OPEN).exclude(
             resource__resource_type__in=insight.resource_types
         )
-        _resolve(Finding.objects.filter(pk__in=list(dropped.values_list("pk", flat=True))), started)
+        _resolve(dropped, started)
     writer = _FindingWriter(cloud, catalog, started, result)
     all_by_type = _by_type(catalog.values())
     changed_by_type = _by_type(catalog[key] for key in changed)
@@ -151,14 +152,17 @@ def evaluate_cloud(
         page = list(
             resources.filter(pk__gt=last_pk)
             .order_by("pk")
-            .values_list("id", "resource_type", "properties_text", "gone", "fresh", "created")[:PAGE_SIZE]
+            .values_list("id", "resource_type", "properties_text", "gone", "fresh", "created", "has_open_findings")[
+                :PAGE_SIZE
+            ]
         )
         if not page:
             break
         last_pk = page[-1][0]
         outcomes: list[tuple[int, list[tuple[str, bool]]]] = []
         deleted: list[int] = []
-        for rid, rtype, text, gone, changed_since, is_new in page:
+        flagged = {row[0] for row in page if row[6]}  # the inventory's has-findings flag as stored
+        for rid, rtype, text, gone, changed_since, is_new, _ in page:
             if gone or is_new:
                 existence_changed = True
             if gone:
@@ -174,7 +178,7 @@ def evaluate_cloud(
                 checks = _check_carefully(rid, props, candidates, context, result, log)
             outcomes.append((rid, checks))
         result.resources += len(page)
-        writer.write_page(outcomes, deleted)
+        writer.write_page(outcomes, deleted, flagged)
         if len(page) < PAGE_SIZE:
             break
 
@@ -182,6 +186,7 @@ def evaluate_cloud(
     # rewritten (that would make an incremental run cost as much as a full one); readers take
     # last_seen as the cloud's last evaluation for open findings (see Finding.effective_last_seen).
     result.phases["evaluate_and_write"] = time.perf_counter() - clock
+    result.phases["of_which_findings_flag"] = writer.flag_seconds
     clock = time.perf_counter()
     apply_exemptions(cloud, started)
     result.phases["exemptions"] = time.perf_counter() - clock
@@ -267,8 +272,12 @@ class _FindingWriter:
         # (resource, insight) pairs that became open / resolved this run, to update the cached open set.
         self.opened: list[tuple[int, str]] = []
         self.closed: list[tuple[int, str]] = []
+        self.flag_seconds = 0.0  # part of evaluate_and_write spent on the inventory's has-findings flag
 
-    def write_page(self, outcomes: list[tuple[int, list[tuple[str, bool]]]], deleted: list[int]) -> None:
+    def write_page(
+        self, outcomes: list[tuple[int, list[tuple[str, bool]]]], deleted: list[int], flagged: set[int]
+    ) -> None:
+        """``flagged``: the resources of the page whose has-findings flag is set."""
         resource_ids = [rid for rid, _ in outcomes] + deleted
         if not resource_ids:
             return
@@ -279,6 +288,7 @@ class _FindingWriter:
         resolve: list[int] = []
         reopen: list[int] = []
         counts = self.result.insights
+        opened_before, closed_before = len(self.opened), len(self.closed)
         for rid, checks in outcomes:
             for iid, fails in checks:
                 counted = counts[iid]
@@ -305,6 +315,11 @@ class _FindingWriter:
                 counts[iid].resolved += 1
                 resolve.append(fid)
                 self.closed.append((rid, iid))
+        # The inventory's has-findings flag can change only for resources whose findings opened or
+        # resolved; it is written only where the answer differs from the flag read with the page. The
+        # database is asked only where the answer is not known: a new finding is never exempted yet.
+        changed = self._changed_since(opened_before, closed_before)
+        got_new = {rid for rid, _, _ in create}
         with transaction.atomic():
             for start in range(0, len(create), WRITE_BATCH):
                 _insert_findings(self.cloud.pk, create[start : start + WRITE_BATCH], self.now)
@@ -317,6 +332,13 @@ class _FindingWriter:
                     last_seen=self.now,
                     reopened_count=F("reopened_count") + 1,
                 )
+            clock = time.perf_counter()
+            flagged_after = (changed & got_new) | findings_flag.flagged_among(changed - got_new, self.now)
+            findings_flag.write_flips(flagged & changed, flagged_after)
+            self.flag_seconds += time.perf_counter() - clock
+
+    def _changed_since(self, opened_before: int, closed_before: int) -> set[int]:
+        return {rid for rid, _ in self.opened[opened_before:]} | {rid for rid, _ in self.closed[closed_before:]}
 
 
 _TABLE = Finding._meta.db_table
@@ -367,7 +389,13 @@ def _batches(ids: list[int]) -> Iterable[list[int]]:
 
 
 def _resolve(queryset, now: datetime) -> int:  # noqa: ANN001
-    return queryset.update(status=FindingStatus.RESOLVED, resolved_at=now)
+    """Resolve these findings (insights removed or narrowed) and refresh their resources' flag."""
+    rows = list(queryset.values_list("pk", "resource_id"))
+    with transaction.atomic():
+        for batch in _batches([pk for pk, _ in rows]):
+            Finding.objects.filter(pk__in=batch).update(status=FindingStatus.RESOLVED, resolved_at=now)
+        findings_flag.refresh((rid for _, rid in rows), now)
+    return len(rows)
 
 
 # --------------------------------------------------------------------------- exemptions
@@ -389,8 +417,9 @@ def apply_exemptions(cloud: CloudAccount, now: datetime | None = None) -> int:
         .order_by(F("expires_at").desc(nulls_first=True), "pk")
     )
     active_ids = [exemption.pk for exemption in active]
+    relinked_resources: set[int] = set()
     per_resource = [exemption for exemption in active if _covers_one_resource(exemption)]
-    linked = _apply_resource_exemptions(cloud, per_resource, set(active_ids))
+    linked = _apply_resource_exemptions(cloud, per_resource, set(active_ids), relinked_resources)
     for exemption in active:
         if _covers_one_resource(exemption):
             continue
@@ -399,11 +428,15 @@ def apply_exemptions(cloud: CloudAccount, now: datetime | None = None) -> int:
             .filter(exemption.resource_q())
             .exclude(exemption_id__in=active_ids)
         )
-        linked += Finding.objects.filter(pk__in=list(findings.values_list("pk", flat=True))).update(exemption=exemption)
+        linked += _link(findings, exemption, relinked_resources)
         # An exemption whose scope was narrowed lets go of findings it no longer covers.
         covered = Finding.objects.filter(cloud=cloud, insight_id=exemption.insight_id).filter(exemption.resource_q())
         stale = Finding.objects.filter(cloud=cloud, exemption=exemption).exclude(pk__in=covered.values("pk"))
-        Finding.objects.filter(pk__in=list(stale.values_list("pk", flat=True))).update(exemption=None)
+        _link(stale, None, relinked_resources)
+    # The has-findings flag: resources whose findings were (un)linked, and those whose findings'
+    # exemption expired since the last sweep.
+    findings_flag.refresh(relinked_resources, now)
+    findings_flag.sweep_expired(cloud.pk, cloud.organization_id, now)
     return linked
 
 
@@ -413,29 +446,33 @@ def _covers_one_resource(exemption: Exemption) -> bool:
     )
 
 
-def _apply_resource_exemptions(cloud: CloudAccount, exemptions: list[Exemption], active_ids: set[int]) -> int:
+def _apply_resource_exemptions(
+    cloud: CloudAccount, exemptions: list[Exemption], active_ids: set[int], resource_ids: set[int]
+) -> int:
     """Link each (resource, insight) finding not under an active exemption to the first exemption of
-    that pair; unlink findings from a one-resource exemption that no longer names them."""
+    that pair; unlink findings from a one-resource exemption that no longer names them. Adds the
+    resources of the findings (un)linked to ``resource_ids`` (their has-findings flag)."""
     chosen: dict[tuple[int, str], int] = {}
     for exemption in exemptions:
         chosen.setdefault((exemption.resource_id, exemption.insight_id), exemption.pk)
     pairs = {exemption.pk: (exemption.resource_id, exemption.insight_id) for exemption in exemptions}
     link: dict[int, int] = {}
     unlink: list[int] = []
-    resource_ids = sorted({resource_id for resource_id, _ in chosen})
-    for batch in _batches(resource_ids):
+    for batch in _batches(sorted({resource_id for resource_id, _ in chosen})):
         rows = Finding.objects.filter(cloud=cloud, resource_id__in=batch).values_list(
             "pk", "resource_id", "insight_id", "exemption_id"
         )
         for pk, resource_id, insight_id, exemption_id in rows:
             if exemption_id not in active_ids and (resource_id, insight_id) in chosen:
                 link[pk] = chosen[resource_id, insight_id]
+                resource_ids.add(resource_id)
     linked_rows = Finding.objects.filter(cloud=cloud, exemption_id__in=list(pairs)) if pairs else Finding.objects.none()
     for pk, resource_id, insight_id, exemption_id in linked_rows.values_list(
         "pk", "resource_id", "insight_id", "exemption_id"
     ):
         if pairs[exemption_id] != (resource_id, insight_id):
             unlink.append(pk)
+            resource_ids.add(resource_id)
     finding_ids = sorted(link)
     quote = connection.ops.quote_name
     with connection.cursor() as cursor:
@@ -453,6 +490,13 @@ def _apply_resource_exemptions(cloud: CloudAccount, exemptions: list[Exemption],
     return len(finding_ids)
 
 
+def _link(findings, exemption: Exemption | None, resource_ids: set[int]) -> int:  # noqa: ANN001
+    """Point ``findings`` at ``exemption`` (None: at none); adds their resources to ``resource_ids``."""
+    rows = list(findings.values_list("pk", "resource_id"))
+    resource_ids.update(rid for _, rid in rows)
+    return Finding.objects.filter(pk__in=[pk for pk, _ in rows]).update(exemption=exemption) if rows else 0
+
+
 def exempt(exemption: Exemption) -> int:
     """Save a new exemption and apply it at once to the findings it covers."""
     exemption.clean_scope()
@@ -461,6 +505,15 @@ def exempt(exemption: Exemption) -> int:
     if exemption.cloud_id:
         clouds = clouds.filter(pk=exemption.cloud_id)
     return sum(apply_exemptions(cloud) for cloud in clouds)
+
+
+def revoke(exemption: Exemption, now: datetime | None = None) -> None:
+    """End an exemption now: its findings are kept (shown as not exempted) and count as findings again."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        exemption.expires_at = now
+        exemption.save(update_fields=["expires_at"])
+        findings_flag.refresh(exemption.findings.filter(status=OPEN).values_list("resource_id", flat=True), now)
 
 
 # --------------------------------------------------------------------------- history and scorecards

@@ -204,6 +204,7 @@ def exempt_matching(
 
 def revoke(user: Any, exemption: Exemption, request: Any = None) -> Exemption:
     """End an exemption now. Its findings are kept and count as failing again from now on."""
+    from compliance import evaluate
     from insightcloud.accounts.permissions import can_manage_exemption
 
     if not can_manage_exemption(user, exemption):
@@ -211,7 +212,6 @@ def revoke(user: Any, exemption: Exemption, request: Any = None) -> Exemption:
     now = timezone.now()
     if not exemption.is_active(now) and exemption.starts_at <= now:
         raise ExemptionInputError({"expires_at": [f"this exemption already ended at {exemption.expires_at}"]})
-    exemption.expires_at = now
-    exemption.save(update_fields=["expires_at"])
+    evaluate.revoke(exemption, now)
     audit.record("exemption.revoke", actor=user, request=request, target=exemption, insight=exemption.insight_id)
     return exemption

@@ -78,6 +78,11 @@ class ExemptionQuerySet(models.QuerySet):
         now = now or timezone.now()
         return self.filter(starts_at__lte=now).filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
 
+    def inactive(self, now: datetime | None = None) -> ExemptionQuerySet:
+        """Not yet started, expired or revoked (the complement of :meth:`active`)."""
+        now = now or timezone.now()
+        return self.filter(Q(starts_at__gt=now) | Q(expires_at__lte=now))
+
 
 class Exemption(models.Model):
     """Accepts a finding: one resource × insight, or an insight × a rule (resource group, tag, name regex).

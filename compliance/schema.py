@@ -234,17 +234,21 @@ def insight_hash(definition: dict) -> str:
 def parse_insight(definition: Any, *, source: str = "custom", where: str = "") -> Insight:
     """Validate ``definition`` against the insight schema and compile its filters."""
     errors = schema_errors(definition, INSIGHT_SCHEMA)
-    if not errors:
-        for i, resource_type in enumerate(definition["resource_types"]):
-            if resource_type not in TYPES:
-                errors.append(
-                    f"resource_types[{i}]: unknown normalized type {resource_type!r}; expected one of "
-                    f"{', '.join(sorted(TYPES))}"
-                )
+    # Types and filters are checked even when other keys are wrong, so an editor shows every problem at once.
+    resource_types = definition.get("resource_types") if isinstance(definition, dict) else None
+    for i, resource_type in enumerate(resource_types if isinstance(resource_types, list) else []):
+        if isinstance(resource_type, str) and resource_type not in TYPES:
+            errors.append(
+                f"resource_types[{i}]: unknown normalized type {resource_type!r}; expected one of "
+                f"{', '.join(sorted(TYPES))}"
+            )
+    filters = definition.get("filters") if isinstance(definition, dict) else None
+    if isinstance(filters, list) and filters:
         try:
-            predicate = compile_filters(definition["filters"], "filters")
+            predicate = compile_filters(filters, "filters")
         except FilterError as exc:
             errors.append(str(exc))
+    if not errors:
         for outcome in ("fail", "pass"):
             for i, case in enumerate(definition.get("tests", {}).get(outcome, [])):
                 if case.get("properties") is None:

@@ -1,7 +1,7 @@
 from django.contrib.auth.views import LogoutView
 from django.urls import include, path
 
-from insightcloud.web import admin_views, cloud_views, compliance_views, group_views, views
+from insightcloud.web import admin_views, cloud_views, compliance_views, group_views, insight_editor, views
 from insightcloud.web.status import status
 
 urlpatterns = [
@@ -26,8 +26,16 @@ urlpatterns = [
     path("groups/add", group_views.group_add, name="group-add"),
     path("groups/<int:pk>/remove", group_views.group_remove, name="group-remove"),
     path("insights/", compliance_views.insight_list, name="insights"),
+    path("insights/custom/new", insight_editor.insight_new, name="insight-new"),
+    path("insights/custom/validate", insight_editor.insight_validate, name="insight-validate"),
+    path("insights/custom/filter-row", insight_editor.insight_filter_row, name="insight-filter-row"),
     path("insights/<str:insight_id>", compliance_views.insight_detail, name="insight-detail"),
+    path("insights/<str:insight_id>/edit", insight_editor.insight_edit, name="insight-edit"),
+    path("insights/<str:insight_id>/delete", insight_editor.insight_delete, name="insight-delete"),
     path("compliance/", compliance_views.compliance_overview, name="compliance"),
+    path("compliance/packs/new", insight_editor.pack_new, name="pack-new"),
+    path("compliance/<str:pack_id>/edit", insight_editor.pack_edit, name="pack-edit"),
+    path("compliance/<str:pack_id>/delete", insight_editor.pack_delete, name="pack-delete"),
     path("compliance/<str:pack_id>", compliance_views.pack_detail, name="pack-detail"),
     path("compliance/<str:pack_id>/controls/<str:control_id>", compliance_views.control_detail, name="control-detail"),
     path("exemptions/", compliance_views.exemption_list, name="exemptions"),

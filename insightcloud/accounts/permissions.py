@@ -326,3 +326,34 @@ def can_add_clouds(user: User) -> bool:
 def can_use_server_credentials(user: User) -> bool:
     """The server's own credentials (AWS instance role) reach the platform's account: domain admins only."""
     return is_domain_admin(user)
+
+
+# --- Custom insights and packs --------------------------------------------------------------
+
+
+def can_edit_insights(user: User) -> bool:
+    """Create, edit and delete the organization's custom insights and packs.
+
+    A custom insight applies to every cloud of the organization, so a basic user needs a managing
+    role over all of its clouds; domain viewers never edit.
+    """
+    if not user.is_authenticated or user.organization_id is None:
+        return False
+    if is_domain_admin(user) or user.access_level == AccessLevel.ORGANIZATION_ADMIN:
+        return True
+    if user.access_level != AccessLevel.BASIC:
+        return False
+    return _roles(user, manage=True).filter(all_clouds=True).exists()
+
+
+def custom_insights_visible_to(user: User) -> QuerySet:
+    """The user's organization's custom insights (custom insights of other organizations: 404)."""
+    from compliance.models import CustomInsight
+
+    return CustomInsight.objects.filter(organization_id=user.organization_id)
+
+
+def custom_packs_visible_to(user: User) -> QuerySet:
+    from compliance.models import CustomPack
+
+    return CustomPack.objects.filter(organization_id=user.organization_id)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import django_filters
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Q, QuerySet
 
 from insightcloud.inventory.models import Provider, Resource
 
@@ -20,7 +20,9 @@ class ResourceFilterSet(django_filters.FilterSet):
     tag = django_filters.CharFilter(method="filter_tag", label="Tag (key or key=value)")
     badge = django_filters.CharFilter(method="filter_badge", label="Badge (key or key=value)")
     resource_group = django_filters.NumberFilter(field_name="groups", label="Resource group id")
-    has_findings = django_filters.BooleanFilter(method="filter_has_findings", label="Has findings")
+    has_findings = django_filters.BooleanFilter(
+        method="filter_has_findings", label="Has findings", help_text="has an open finding that is not exempted"
+    )
     include_deleted = django_filters.BooleanFilter(method="filter_include_deleted", label="Include deleted")
 
     class Meta:
@@ -54,10 +56,18 @@ class ResourceFilterSet(django_filters.FilterSet):
         return queryset.filter(condition)
 
     def filter_has_findings(self, queryset: QuerySet, name: str, value: bool | None) -> QuerySet:
-        from compliance.models import Finding, FindingStatus
+        # An indexed flag kept by compliance (open, non-exempted findings: see compliance/findings_flag.py),
+        # so the page is a range of (deleted_at, has_open_findings, name) instead of a subquery per row.
+        from compliance.findings_flag import stale_resource_ids
 
-        open_findings = Finding.objects.filter(resource=OuterRef("pk"), status=FindingStatus.OPEN)
-        return queryset.filter(Exists(open_findings)) if value else queryset.exclude(Exists(open_findings))
+        if value is None:
+            return queryset
+        stale = stale_resource_ids()  # an exemption expired since its cloud's last evaluation (rare)
+        if value:
+            flagged = Q(has_open_findings=True)
+            return queryset.filter(flagged if stale is None else flagged | Q(pk__in=stale))
+        queryset = queryset.filter(has_open_findings=False)
+        return queryset if stale is None else queryset.exclude(pk__in=stale)
 
     def filter_include_deleted(self, queryset: QuerySet, name: str, value: bool | None) -> QuerySet:
         return queryset  # applied in qs so that the default hides deleted resources

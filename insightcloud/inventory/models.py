@@ -107,6 +107,12 @@ class Resource(models.Model):
     last_seen = models.DateTimeField(default=timezone.now)
     deleted_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(default=timezone.now, help_text="last created/modified/deleted change")
+    # Denormalized from compliance findings, kept current by compliance/findings_flag.py (which says
+    # what counts): the inventory's has-findings filter reads it through an index instead of a
+    # subquery over every finding. A database default too: the sync pipeline inserts rows in raw SQL.
+    has_open_findings = models.BooleanField(
+        default=False, db_default=False, editable=False, help_text="has an open finding that no active exemption covers"
+    )
 
     class Meta:
         constraints = [
@@ -119,6 +125,7 @@ class Resource(models.Model):
             # page is an index range scan rather than a sort of every match.
             models.Index(fields=["deleted_at", "name"], name="res_live_name"),
             models.Index(fields=["deleted_at", "resource_type", "region", "name"], name="res_live_type_region"),
+            models.Index(fields=["deleted_at", "has_open_findings", "name"], name="res_live_findings_name"),
             models.Index(fields=["cloud", "deleted_at", "resource_type"], name="res_cloud_live_type"),
             models.Index(fields=["native_type"], name="res_native_type"),
             models.Index(fields=["native_id"], name="res_native_id"),

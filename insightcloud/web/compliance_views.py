@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import csv
 import json
+from datetime import timedelta
 from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count
+from django.db.models import Count, Q, Sum
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -18,8 +19,10 @@ from django.views.decorators.http import require_POST
 
 from insightcloud.accounts import audit
 from insightcloud.accounts.permissions import (
+    can_edit_insights,
     can_manage_resource,
     clouds_visible_to,
+    custom_insights_visible_to,
     exemptions_visible_to,
     findings_visible_to,
     pack_results_visible_to,
@@ -46,8 +49,35 @@ def insight_list(request):  # noqa: ANN001, ANN201
     severity = request.GET.get("severity")
     if severity:
         rows = [i for i in rows if i.severity == severity]
-    context = {"insights": [(i, failing.get(i.id, 0)) for i in rows], "severity": severity}
+    if request.GET.get("source") in ("custom", "builtin"):
+        rows = [i for i in rows if (i.source == "custom") == (request.GET["source"] == "custom")]
+    context = {
+        "insights": [(i, failing.get(i.id, 0)) for i in rows],
+        "severity": severity,
+        "source": request.GET.get("source", ""),
+        "can_edit": can_edit_insights(request.user),
+        "disabled": custom_insights_visible_to(request.user).filter(enabled=False).order_by("insight_id"),
+    }
     return render(request, "web/insights.html", context)
+
+
+TREND_DAYS = 90
+
+
+def failing_trend(user, insight_id: str) -> list[dict]:  # noqa: ANN001
+    """Failing and exempted resources per day over the clouds the user sees (the evaluation's history)."""
+    from compliance.models import DailyCount, HistoryScope
+
+    since = timezone.localdate() - timedelta(days=TREND_DAYS)
+    days = (
+        DailyCount.objects.filter(
+            scope=HistoryScope.INSIGHT, scope_id=insight_id, date__gte=since, cloud__in=clouds_visible_to(user)
+        )
+        .values("date")
+        .annotate(failed=Sum("failed"), exempted=Sum("exempted"))
+        .order_by("date")
+    )
+    return [{"date": day["date"].isoformat(), "failed": day["failed"], "exempted": day["exempted"]} for day in days]
 
 
 def insight_detail(request, insight_id: str):  # noqa: ANN001, ANN201
@@ -57,11 +87,25 @@ def insight_detail(request, insight_id: str):  # noqa: ANN001, ANN201
     findings = _open_findings(request.user).filter(insight_id=insight_id).select_related("resource", "cloud")
     if (cloud := _cloud_param(request)) is not None:
         findings = findings.filter(cloud_id=cloud)
+    filters = {name: request.GET.get(name, "").strip() for name in ("cloud", "region", "q", "exempted")}
+    if filters["region"]:
+        findings = findings.filter(resource__region=filters["region"])
+    if filters["q"]:
+        findings = findings.filter(
+            Q(resource__name__icontains=filters["q"]) | Q(resource__native_id__icontains=filters["q"])
+        )
+    if filters["exempted"] in ("yes", "no"):
+        exempted = findings.exempted()
+        findings = exempted if filters["exempted"] == "yes" else findings.exclude(pk__in=exempted.values("pk"))
     context = {
         "insight": insight,
         "definition": json.dumps(insight.definition(), indent=2, sort_keys=True, default=str),
         "findings": findings.order_by("-first_seen")[:500],
         "failing_count": findings.count(),
+        "filters": filters,
+        "clouds": clouds_visible_to(request.user).order_by("name"),
+        "trend": failing_trend(request.user, insight_id),
+        "can_edit": can_edit_insights(request.user),
     }
     return render(request, "web/insight_detail.html", context)
 
@@ -72,13 +116,14 @@ def compliance_overview(request):  # noqa: ANN001, ANN201
 
     packs = packs_for(request.user.organization_id)
     clouds = list(clouds_visible_to(request.user).order_by("name"))
-    cards = {(c.pack_id, c.cloud_id): c for c in Scorecard.objects.filter(cloud__in=clouds)}
+    cards = {(c.pack_id, c.cloud_id): c for c in pack_results_visible_to(request.user, Scorecard, packs)}
     rows = []
     for pack in sorted(packs.values(), key=lambda p: p.name):
         cells = [cards.get((pack.id, cloud.pk)) for cloud in clouds]
-        if any(cells) or not clouds:
+        if any(cells) or not clouds or pack.source == "custom":  # a new custom pack shows before its first scorecard
             rows.append({"pack": pack, "coverage": pack.coverage(), "cells": cells})
-    return render(request, "web/compliance.html", {"rows": rows, "clouds": clouds})
+    context = {"rows": rows, "clouds": clouds, "can_edit": can_edit_insights(request.user)}
+    return render(request, "web/compliance.html", context)
 
 
 def _pack(user, pack_id: str):  # noqa: ANN001, ANN202
@@ -140,7 +185,8 @@ def pack_detail(request, pack_id: str):  # noqa: ANN001, ANN201
         response["Content-Disposition"] = f'attachment; filename="{pack_id}-{report.generated_on.isoformat()}.pdf"'
         return response
     template = "web/pack_report.html" if fmt == "html" else "web/pack_detail.html"
-    return render(request, template, {"report": report, "pack": pack})
+    can_edit = pack.source == "custom" and can_edit_insights(request.user)
+    return render(request, template, {"report": report, "pack": pack, "can_edit": can_edit})
 
 
 def control_detail(request, pack_id: str, control_id: str):  # noqa: ANN001, ANN201

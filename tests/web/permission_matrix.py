@@ -44,6 +44,23 @@ CHANGE_OBJECT = E(domain_admin=200, owner=200, outsider=404, viewer=403)
 PUBLIC = E(domain_admin=200, owner=200, outsider=200, viewer=200, anonymous=200)
 
 
+CUSTOM_INSIGHT = {
+    "id": "matrix-insight",
+    "name": "Matrix insight",
+    "description": "A bucket without versioning.",
+    "severity": "medium",
+    "resource_types": ["storage_container"],
+    "clouds": ["aws"],
+    "filters": [{"key": "versioning_enabled", "op": "eq", "value": False}],
+    "remediation": "Turn versioning on.",
+}
+CUSTOM_PACK = {
+    "id": "matrix-pack",
+    "name": "Matrix pack",
+    "controls": [{"id": "C1", "title": "Public buckets", "insights": ["storage-container-public"]}],
+}
+
+
 @dataclass(frozen=True)
 class Row:
     method: str
@@ -169,6 +186,38 @@ MATRIX: list[Row] = [
     Row("GET", "/api/v1/roles/{pk}/", READ_OBJECT, pk="role"),
     Row("PATCH", "/api/v1/roles/{pk}/", CHANGE_OBJECT, pk="role", body={"can_manage": True}),
     Row("DELETE", "/api/v1/roles/{pk}/", E(domain_admin=204, owner=204, outsider=404, viewer=403), pk="role"),
+    # --- insights, packs, scorecards: a custom one belongs to its organization (others: 404); -------
+    # --- anyone with the "edit insights" right makes their own organization's (so outsider 201) -----
+    Row("GET", "/api/v1/insights/", READ_ALL),
+    Row(
+        "POST",
+        "/api/v1/insights/",
+        E(domain_admin=201, owner=201, outsider=201, viewer=403),
+        body={**CUSTOM_INSIGHT, "id": "matrix-new-insight"},
+    ),
+    Row("GET", "/api/v1/insights/{pk}/", READ_OBJECT, pk="custom_insight"),
+    Row("PUT", "/api/v1/insights/{pk}/", CHANGE_OBJECT, pk="custom_insight", body=CUSTOM_INSIGHT),
+    Row("PATCH", "/api/v1/insights/{pk}/", CHANGE_OBJECT, pk="custom_insight", body={"severity": "low"}),
+    Row(
+        "DELETE",
+        "/api/v1/insights/{pk}/",
+        E(domain_admin=204, owner=204, outsider=404, viewer=403),
+        pk="custom_insight",
+    ),
+    Row("GET", "/api/v1/packs/", READ_ALL),
+    Row(
+        "POST",
+        "/api/v1/packs/",
+        E(domain_admin=201, owner=201, outsider=201, viewer=403),
+        body={**CUSTOM_PACK, "id": "matrix-new-pack"},
+    ),
+    Row("GET", "/api/v1/packs/{pk}/", READ_OBJECT, pk="custom_pack"),
+    Row("PUT", "/api/v1/packs/{pk}/", CHANGE_OBJECT, pk="custom_pack", body=CUSTOM_PACK),
+    Row("PATCH", "/api/v1/packs/{pk}/", CHANGE_OBJECT, pk="custom_pack", body={"name": "Renamed"}),
+    Row("DELETE", "/api/v1/packs/{pk}/", E(domain_admin=204, owner=204, outsider=404, viewer=403), pk="custom_pack"),
+    Row("GET", "/api/v1/packs/{pk}/scorecards/", READ_OBJECT, pk="custom_pack"),
+    Row("GET", "/api/v1/scorecards/", READ_ALL),
+    Row("GET", "/api/v1/scorecards/{pk}/", READ_OBJECT, pk="scorecard"),
 ]
 
 

@@ -119,3 +119,55 @@ def test_an_admin_onboards_an_aws_account_on_moto_and_lands_on_its_page(
     assert "aws.ec2.instance" in page.inner_text("#harvest-types")
     assert "moto-secret-value" not in page.content()
     shot(page, "cloud-detail")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_editor_builds_a_custom_insight_sees_the_preview_saves_it_and_sees_its_trend(
+    browser, live_server, users, estate
+):
+    from compliance.evaluate import evaluate_cloud
+    from compliance.models import CustomInsight
+
+    for key, versioned in (("prod_bucket", False), ("dev_bucket", True)):
+        estate[key].properties = {"public": False, "versioning_enabled": versioned}
+        estate[key].save()
+    page = log_in(browser, live_server, "acme-admin")
+    page.goto(f"{live_server.url}/insights/")
+    page.click("#new-insight")
+    page.select_option("#resource-types", ["storage_container"])
+    page.fill("input[name=filters-0-key]", "versioning_enabled")
+    page.fill("input[name=filters-0-value]", "false")
+    page.wait_for_selector("#preview-count")
+    assert "1 of 2 resources" in page.inner_text("#preview-count")
+    assert "acme-prod-logs" in page.inner_text("#preview-table")
+
+    # A named filter's row is generated from its parameters; a bad argument is flagged beside it.
+    page.select_option("#new-filter-kind", "older-than")
+    page.click("#add-filter")
+    page.wait_for_selector("input[name=filters-1-arg-days]")
+    page.fill("input[name=filters-1-arg-key]", "created_at")
+    page.fill("input[name=filters-1-arg-days]", "soon")
+    page.wait_for_selector("#err-filters-1-arg-days li")
+    assert "is not of type 'integer'" in page.inner_text("#err-filters-1-arg-days")
+    assert "Not valid yet" in page.inner_text("#preview")
+    shot(page, "insight-builder-error")
+    page.click("#filter-row-1 .remove-filter")
+    page.wait_for_selector("#preview-count")
+
+    page.fill("input[name=id]", "bucket-unversioned")
+    page.fill("input[name=name]", "Bucket without versioning")
+    page.fill("textarea[name=description]", "Objects can be overwritten for good.")
+    page.fill("textarea[name=remediation]", "Turn versioning on.")
+    page.wait_for_selector("#validity.valid")
+    shot(page, "insight-builder-preview")
+    page.click("#save-insight")
+    page.wait_for_url(f"{live_server.url}/insights/bucket-unversioned")
+    assert CustomInsight.objects.get().definition["filters"] == [
+        {"key": "versioning_enabled", "op": "eq", "value": False}
+    ]
+
+    evaluate_cloud(estate["prod"])
+    page.reload()
+    assert "acme-prod-logs" in page.inner_text("#failing-table")
+    page.wait_for_function("document.getElementById('trend').chart !== undefined")
+    shot(page, "insight-detail-trend")

@@ -9,20 +9,21 @@ change (a deletion, a pause) never decides another's answer.
 from __future__ import annotations
 
 import json
+from types import SimpleNamespace
 
 import pytest
 from django.db import transaction
 from drf_spectacular.generators import EndpointEnumerator
 from rest_framework.test import APIClient
 
-from compliance.models import Exemption, Finding
+from compliance.models import CustomInsight, CustomPack, Exemption, Finding, Scorecard
 from insightcloud.accounts import audit
 from insightcloud.accounts.api_keys import create_api_key
 from insightcloud.accounts.models import AccessLevel, AuditEvent, Role
 from insightcloud.inventory.models import ResourceGroup
 from scheduler.runner import enqueue
 from tests.web.conftest import make_user
-from tests.web.permission_matrix import MATRIX, PERSONAS, suggested_row
+from tests.web.permission_matrix import CUSTOM_INSIGHT, CUSTOM_PACK, MATRIX, PERSONAS, suggested_row
 
 MATRIX_FILE = "tests/web/permission_matrix.py"
 
@@ -80,6 +81,14 @@ def objects(users, estate, organization):
         "role": Role.objects.get(name="prod readers"),
         "api_key": create_api_key(member, "member-ci")[0],
         "audit_event": audit.record("cloud.pause", actor=users["org_admin"], target=estate["prod"]),
+        # Insights and packs are addressed by their id, not a number.
+        "custom_insight": SimpleNamespace(
+            pk=CustomInsight.objects.create(organization=organization, definition=CUSTOM_INSIGHT).insight_id
+        ),
+        "custom_pack": SimpleNamespace(
+            pk=CustomPack.objects.create(organization=organization, definition=CUSTOM_PACK).pack_id
+        ),
+        "scorecard": Scorecard.objects.create(cloud=estate["prod"], pack_id="cis-aws-3.0", score=100.0),
     }
 
 
