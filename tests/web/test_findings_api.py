@@ -327,3 +327,20 @@ def test_the_pack_filter_knows_the_packs_after_the_schema_was_built(users, faili
     built_once = FindingFilterSet.base_filters["pack"].field  # as building the OpenAPI schema does
     assert "iso-27001-2022" not in dict(built_once.choices)
     assert len(public_findings(api(users["admin"]), pack="iso-27001-2022")) == 5
+
+
+def test_the_inventory_has_findings_flag_follows_bulk_exemptions_and_their_revocation(users, failing):
+    owner, bucket = api(users["org_admin"]), failing["eu_a"]
+
+    def flag() -> bool:
+        return Resource.objects.get(pk=bucket.pk).has_open_findings
+
+    insights = sorted(Finding.objects.filter(resource=bucket, status="open").values_list("insight_id", flat=True))
+    assert flag() and PUBLIC in insights
+    created = []
+    for insight in insights:  # every failing insight of the bucket exempted: nothing counts against it
+        response = exempt(owner, {"insight": insight, "resources": [bucket.pk], "reason": "legacy"})
+        created += response.json()["created"]
+    assert not flag()
+    owner.post(f"/api/v1/exemptions/{created[0]['id']}/revoke/")
+    assert flag()
