@@ -64,40 +64,55 @@ def select_findings(
     return queryset.select_related("resource", "cloud", "exemption").order_by("pk")
 
 
-def records(findings: Iterable[Finding], insights: dict[str, Insight], now: datetime | None = None) -> Iterator[dict]:
+def evaluation_times() -> dict[int, datetime | None]:
+    """When each cloud was last evaluated (open findings count as seen then)."""
     from compliance.models import EvaluationState
 
+    return dict(EvaluationState.objects.values_list("cloud_id", "last_evaluated_at"))
+
+
+def records(findings: Iterable[Finding], insights: dict[str, Insight], now: datetime | None = None) -> Iterator[dict]:
     now = now or timezone.now()
-    evaluated_at = dict(EvaluationState.objects.values_list("cloud_id", "last_evaluated_at"))
+    evaluated_at = evaluation_times()
     for finding in findings:
-        insight = insights.get(finding.insight_id)
-        resource, cloud = finding.resource, finding.cloud
-        yield {
-            "insight_id": finding.insight_id,
-            "insight_name": insight.name if insight else finding.insight_id,
-            "severity": finding.severity,
-            "provider": cloud.provider,
-            "cloud_name": cloud.name,
-            "account_id": cloud.account_id,
-            "region": resource.region,
-            "resource_type": resource.resource_type,
-            "native_type": resource.native_type,
-            "resource_id": resource.native_id,
-            "resource_name": resource.name,
-            "status": "fail" if finding.status == FindingStatus.OPEN else "resolved",
-            "exempted": finding.is_exempted(now),
-            "first_seen": finding.first_seen.isoformat(),
-            "last_seen": finding.effective_last_seen(evaluated_at.get(finding.cloud_id)).isoformat(),
-            "resolved_at": finding.resolved_at.isoformat() if finding.resolved_at else None,
-            "controls": list(insight.controls) if insight else [],
-            # Not part of the flat formats, used by OCSF.
-            "_finding": finding,
-            "_insight": insight,
-        }
+        yield record(finding, insights, evaluated_at, now)
+
+
+def record(finding: Finding, insights: dict[str, Insight], evaluated_at: dict, now: datetime) -> dict:
+    """One finding as a flat record (``FIELDS``), plus ``_finding`` and ``_insight`` for OCSF."""
+    insight = insights.get(finding.insight_id)
+    resource, cloud = finding.resource, finding.cloud
+    return {
+        "insight_id": finding.insight_id,
+        "insight_name": insight.name if insight else finding.insight_id,
+        "severity": finding.severity,
+        "provider": cloud.provider,
+        "cloud_name": cloud.name,
+        "account_id": cloud.account_id,
+        "region": resource.region,
+        "resource_type": resource.resource_type,
+        "native_type": resource.native_type,
+        "resource_id": resource.native_id,
+        "resource_name": resource.name,
+        "status": "fail" if finding.status == FindingStatus.OPEN else "resolved",
+        "exempted": finding.is_exempted(now),
+        "first_seen": finding.first_seen.isoformat(),
+        "last_seen": finding.effective_last_seen(evaluated_at.get(finding.cloud_id)).isoformat(),
+        "resolved_at": finding.resolved_at.isoformat() if finding.resolved_at else None,
+        "controls": list(insight.controls) if insight else [],
+        # Not part of the flat formats, used by OCSF.
+        "_finding": finding,
+        "_insight": insight,
+    }
 
 
 def public(record: dict) -> dict:
     return {key: record[key] for key in FIELDS}
+
+
+def csv_row(row: dict) -> dict:
+    """A record as a CSV row: controls joined with ";"."""
+    return {**public(row), "controls": ";".join(row["controls"])}
 
 
 def to_csv(rows: Iterable[dict]) -> str:
@@ -105,7 +120,7 @@ def to_csv(rows: Iterable[dict]) -> str:
     writer = csv.DictWriter(out, fieldnames=FIELDS, lineterminator="\n")
     writer.writeheader()
     for row in rows:
-        writer.writerow({**public(row), "controls": ";".join(row["controls"])})
+        writer.writerow(csv_row(row))
     return out.getvalue()
 
 

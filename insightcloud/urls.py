@@ -39,6 +39,7 @@ urlpatterns = [
     path("compliance/<str:pack_id>", compliance_views.pack_detail, name="pack-detail"),
     path("compliance/<str:pack_id>/controls/<str:control_id>", compliance_views.control_detail, name="control-detail"),
     path("exemptions/", compliance_views.exemption_list, name="exemptions"),
+    path("exemptions/bulk/<str:insight_id>", compliance_views.bulk_exempt, name="bulk-exempt"),
     path("jobs/", views.jobs, name="jobs"),
     path("system/", views.system, name="system"),
     path("system/audit", views.audit_log, name="audit"),

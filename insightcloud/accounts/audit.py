@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from insightcloud.accounts.models import AuditEvent
@@ -21,9 +22,21 @@ def record(
     organization: Any = None,
     **details: Any,
 ) -> AuditEvent:
+    event = _event(action, actor, request, target, organization, details)
+    event.save()
+    return event
+
+
+def record_many(action: str, entries: Iterable[tuple[Any, Any, dict]], *, actor: Any = None, request: Any = None):  # noqa: ANN201
+    """One event per ``(target, organization, details)`` of a bulk operation, written in one insert."""
+    events = [_event(action, actor, request, target, org, details) for target, org, details in entries]
+    return AuditEvent.objects.bulk_create(events, batch_size=1000)
+
+
+def _event(action: str, actor: Any, request: Any, target: Any, organization: Any, details: dict) -> AuditEvent:
     if actor is None and request is not None and request.user.is_authenticated:
         actor = request.user
-    return AuditEvent.objects.create(
+    return AuditEvent(
         actor=actor if getattr(actor, "pk", None) else None,
         actor_name=getattr(actor, "username", None) or (str(actor) if actor else "system"),
         organization=organization or getattr(actor, "organization", None),

@@ -110,6 +110,41 @@ def pack_results_visible_to(user: User, model: type, packs: dict) -> QuerySet:
     return model.objects.filter(of_packs, cloud__in=clouds_visible_to(user))
 
 
+# --- Exempting findings -----------------------------------------------------------------------
+#
+# The right to exempt a resource's findings is the right to manage the resource (can_manage_resource,
+# resources_managed_by): the GUI's single and bulk exemptions and the API all ask these functions.
+
+
+def may_exempt_findings(user: User) -> bool:
+    """Whether to offer exempting at all (each resource is still checked when exempting)."""
+    return user.is_authenticated and resources_managed_by(user).exists()
+
+
+def exemptions_visible_to(user: User) -> QuerySet:
+    """Exemptions of the resources the user sees; rule exemptions of the clouds they see; an
+    organization-wide rule for the organization's admins (and the domain-wide users)."""
+    from compliance.models import Exemption
+
+    if sees_whole_domain(user):
+        return Exemption.objects.all()
+    visible = Q(resource__in=resources_visible_to(user)) | Q(resource__isnull=True, cloud__in=clouds_visible_to(user))
+    if user.access_level == AccessLevel.ORGANIZATION_ADMIN and user.organization_id:
+        visible |= Q(organization_id=user.organization_id)
+    return Exemption.objects.filter(visible)
+
+
+def can_manage_exemption(user: User, exemption) -> bool:  # noqa: ANN001
+    """Revoke it: whoever may exempt what it covers."""
+    if exemption.resource_id:
+        return can_manage_resource(user, exemption.resource)
+    if exemption.cloud_id:
+        return can_manage_cloud(user, exemption.cloud)
+    return is_domain_admin(user) or (
+        user.access_level == AccessLevel.ORGANIZATION_ADMIN and user.organization_id == exemption.organization_id
+    )
+
+
 def can_manage_cloud(user: User, cloud: CloudAccount) -> bool:
     return clouds_managed_by(user).filter(pk=cloud.pk).exists()
 

@@ -2,11 +2,13 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
-from insightcloud.api import admin_views, compliance_views, views
+from insightcloud.api import admin_views, compliance_views, findings_views, views
 
 router = DefaultRouter()
 router.register("clouds", views.CloudViewSet, basename="cloud")
 router.register("resources", views.ResourceViewSet, basename="resource")
+router.register("findings", findings_views.FindingViewSet, basename="finding")
+router.register("exemptions", findings_views.ExemptionViewSet, basename="exemption")
 router.register("resource-groups", views.ResourceGroupViewSet, basename="resource-group")
 router.register("jobs", views.JobViewSet, basename="job")
 router.register("audit", views.AuditEventViewSet, basename="audit")

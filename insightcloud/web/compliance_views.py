@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import csv
 import json
-from datetime import datetime, time, timedelta
+from datetime import timedelta
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q, Sum
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
@@ -21,6 +23,7 @@ from insightcloud.accounts.permissions import (
     can_manage_resource,
     clouds_visible_to,
     custom_insights_visible_to,
+    exemptions_visible_to,
     findings_visible_to,
     pack_results_visible_to,
     resources_visible_to,
@@ -217,51 +220,83 @@ def control_detail(request, pack_id: str, control_id: str):  # noqa: ANN001, ANN
 @require_POST
 def exempt_finding(request, pk: int):  # noqa: ANN001, ANN201
     """Exempt one resource from one insight, with a reason and an optional expiry date."""
-    from compliance.evaluate import exempt
-    from compliance.models import Exemption
+    from compliance import exemptions
 
     resource = get_object_or_404(resources_visible_to(request.user).select_related("cloud"), pk=pk)
     if not can_manage_resource(request.user, resource):
         raise PermissionDenied("you may view this resource but not exempt its findings")
-    insight_id, reason = request.POST.get("insight_id", ""), request.POST.get("reason", "").strip()
-    if insight_id not in _catalog(request.user) or not reason:
-        messages.error(request, "An exemption needs an insight and a reason.")
-        return redirect("resource-detail", pk=pk)
-    expires_at = None
-    if request.POST.get("expires_on"):
-        try:
-            day = datetime.strptime(request.POST["expires_on"], "%Y-%m-%d").date()
-        except ValueError:
-            messages.error(request, "The expiry must be a date (YYYY-MM-DD).")
-            return redirect("resource-detail", pk=pk)
-        expires_at = timezone.make_aware(datetime.combine(day, time.max))
-    exemption = Exemption(
-        organization_id=resource.cloud.organization_id,
-        insight_id=insight_id,
-        cloud=resource.cloud,
-        resource=resource,
-        reason=reason,
-        approved_by=request.user.username,
-        expires_at=expires_at,
-    )
-    exempt(exemption)
-    audit.record("finding.exempt", request=request, target=resource, insight=insight_id, exemption=exemption.pk)
-    messages.success(request, f"Exempted from {insight_id}.")
+    insight_id = request.POST.get("insight_id", "")
+    try:
+        expires_at = exemptions.expiry_from_day(request.POST.get("expires_on"))
+        exemptions.exempt_resources(
+            request.user,
+            insight_id,
+            [pk],
+            reason=request.POST.get("reason", ""),
+            expires_at=expires_at,
+            request=request,
+        )
+    except exemptions.ExemptionInputError as exc:
+        messages.error(request, f"Not exempted: {exc}")
+    else:
+        messages.success(request, f"Exempted from {insight_id}.")
     return redirect("resource-detail", pk=pk)
 
 
-def exemption_list(request):  # noqa: ANN001, ANN201
-    from compliance.evaluate import revoke
-    from compliance.models import Exemption
+#: The failing-resources filters the insight page's "select all matching" passes on to a bulk exemption.
+BULK_FILTERS = ("cloud", "region", "q", "resource_type", "severity")
 
-    exemptions = Exemption.objects.filter(cloud__in=clouds_visible_to(request.user)).select_related("resource", "cloud")
+
+@require_POST
+def bulk_exempt(request, insight_id: str):  # noqa: ANN001, ANN201
+    """Exempt the selected failing resources of an insight, or all those matching the page's filter."""
+    from compliance import exemptions
+
+    if insight_id not in _catalog(request.user):
+        raise Http404("no such insight")
+    filters = {name: request.POST.getlist(name) for name in BULK_FILTERS if any(request.POST.getlist(name))}
+    options = {"reason": request.POST.get("reason", ""), "request": request}
+    try:
+        options["expires_at"] = exemptions.expiry_from_day(request.POST.get("expires_on"))
+        if request.POST.get("select") == "all-matching":
+            outcome = exemptions.exempt_matching(request.user, insight_id, filters, **options)
+        else:
+            ids = [value for value in request.POST.getlist("resource") if value.isdigit()]
+            outcome = exemptions.exempt_resources(request.user, insight_id, ids, **options)
+    except exemptions.ExemptionInputError as exc:
+        messages.error(request, f"Nothing exempted: {exc}")
+    else:
+        skipped = f" ({len(outcome.already_exempted)} already were)" if outcome.already_exempted else ""
+        messages.success(request, f"Exempted {len(outcome.created)} resource(s) from {insight_id}{skipped}.")
+    back = reverse("insight-detail", args=[insight_id])
+    return redirect(f"{back}?{urlencode(filters, doseq=True)}" if filters else back)
+
+
+def exemption_list(request):  # noqa: ANN001, ANN201
+    from compliance import exemptions as exempting
+
+    exemptions = exemptions_visible_to(request.user).select_related("resource", "cloud")
     if request.method == "POST" and request.POST.get("revoke"):
         exemption = get_object_or_404(exemptions, pk=request.POST["revoke"])
-        if exemption.resource is not None and not can_manage_resource(request.user, exemption.resource):
-            raise PermissionDenied
-        revoke(exemption)
-        audit.record("exemption.revoke", request=request, target=exemption)
-        messages.success(request, f"Exemption {exemption.pk} revoked.")
+        try:
+            exempting.revoke(request.user, exemption, request)
+        except exempting.ExemptionInputError as exc:
+            messages.error(request, str(exc))
+        else:
+            messages.success(request, f"Exemption {exemption.pk} revoked.")
         return redirect("exemptions")
-    now = timezone.now()
-    return render(request, "web/exemptions.html", {"exemptions": exemptions.order_by("-created_at")[:500], "now": now})
+    from compliance.filtersets import ExemptionFilterSet
+
+    # The API's filter (insight, cloud, resource, active): a bulk exemption can make thousands.
+    filtered = ExemptionFilterSet(request.GET, queryset=exemptions, request=request)
+    listed = filtered.qs if filtered.is_valid() else exemptions.none()
+    context = {
+        "exemptions": listed.order_by("-created_at")[:EXEMPTIONS_SHOWN],
+        "total": listed.count(),
+        "shown": EXEMPTIONS_SHOWN,
+        "now": timezone.now(),
+    }
+    return render(request, "web/exemptions.html", context)
+
+
+EXEMPTIONS_SHOWN = 500

@@ -128,6 +128,23 @@ MATRIX: list[Row] = [
         pk="resource",
         body={"action": "aws.bucket.block_public_access"},
     ),
+    # --- findings and exemptions (the exempt right is the manage right over the resources) -------
+    Row("GET", "/api/v1/findings/", READ_ALL),
+    Row("GET", "/api/v1/findings/export/", READ_ALL),
+    Row("GET", "/api/v1/findings/{pk}/", READ_OBJECT, pk="finding"),
+    Row("GET", "/api/v1/exemptions/", READ_ALL),
+    Row(
+        "POST",
+        "/api/v1/exemptions/",
+        E(domain_admin=201, owner=201, outsider=400, viewer=403),
+        body=lambda objects: {
+            "insight": "storage-container-public",
+            "resources": [objects["resource"].pk],
+            "reason": "public website, by design",
+        },
+    ),
+    Row("GET", "/api/v1/exemptions/{pk}/", READ_OBJECT, pk="exemption"),
+    Row("POST", "/api/v1/exemptions/{pk}/revoke/", CHANGE_OBJECT, pk="exemption"),
     # --- jobs and queues ------------------------------------------------------------------------
     Row("GET", "/api/v1/jobs/", READ_ALL),
     Row(

@@ -16,7 +16,7 @@ from django.db import transaction
 from drf_spectacular.generators import EndpointEnumerator
 from rest_framework.test import APIClient
 
-from compliance.models import CustomInsight, CustomPack, Scorecard
+from compliance.models import CustomInsight, CustomPack, Exemption, Finding, Scorecard
 from insightcloud.accounts import audit
 from insightcloud.accounts.api_keys import create_api_key
 from insightcloud.accounts.models import AccessLevel, AuditEvent, Role
@@ -57,11 +57,25 @@ def test_every_matrix_row_is_a_real_endpoint_listed_once():
 def objects(users, estate, organization):
     """The Acme objects the ``{pk}`` of each row stands for."""
     member = users["member"]
+    prod, dev_bucket = estate["prod"], estate["dev_bucket"]
+    finding = Finding.objects.create(
+        cloud=prod, resource=estate["prod_bucket"], insight_id="storage-container-public", severity="high"
+    )
+    exemption = Exemption.objects.create(
+        organization=organization,
+        insight_id="storage-container-public",
+        cloud=dev_bucket.cloud,
+        resource=dev_bucket,
+        reason="scratch bucket",
+        approved_by="acme-admin",
+    )
     job, _ = enqueue("noop", priority="p2", cloud_id=estate["prod"].pk, organization_id=organization.pk)
     return {
         "cloud": estate["prod"],
         "resource_group": ResourceGroup.objects.create(organization=organization, name="matrix members"),
         "resource": estate["prod_bucket"],
+        "finding": finding,
+        "exemption": exemption,
         "job": job,
         "user": member,
         "role": Role.objects.get(name="prod readers"),
