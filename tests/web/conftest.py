@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 from django.test import Client
+from rest_framework.test import APIClient
 
 from insightcloud.accounts.models import AccessLevel, Role, User
 from insightcloud.inventory.models import CloudAccount, Resource
@@ -20,6 +21,13 @@ def gui(user: User) -> Client:
     """A test client logged in as the user (no login round trip)."""
     client = Client()
     client.force_login(user)
+    return client
+
+
+def api(user: User) -> APIClient:
+    """An API client authenticated as the user."""
+    client = APIClient()
+    client.force_authenticate(user)
     return client
 
 

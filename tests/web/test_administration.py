@@ -13,23 +13,11 @@ from insightcloud.accounts.api_keys import create_api_key
 from insightcloud.accounts.models import AccessLevel, ApiKey, AuditEvent, Role, User
 from insightcloud.accounts.permissions import can_manage_cloud, clouds_visible_to
 from scheduler.models import Job
-from tests.web.conftest import PASSWORD, make_user
+from tests.web.conftest import PASSWORD, api, gui, make_user
 
 pytestmark = pytest.mark.django_db
 
 STRONG = "Another-Passphrase-77"
-
-
-def gui(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
-
-
-def api(user) -> APIClient:
-    client = APIClient()
-    client.force_authenticate(user)
-    return client
 
 
 def new_user_form(**changes) -> dict:

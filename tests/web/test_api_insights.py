@@ -8,6 +8,7 @@ from rest_framework.test import APIClient
 from compliance.evaluate import evaluate_cloud
 from compliance.models import CustomInsight, CustomPack, Finding, FindingStatus
 from insightcloud.accounts.models import AuditEvent
+from tests.web.conftest import api
 
 pytestmark = pytest.mark.django_db
 
@@ -21,12 +22,6 @@ PUBLIC_BUCKETS = {
     "filters": [{"key": "public", "op": "eq", "value": True}],
     "remediation": "Block public access.",
 }
-
-
-def api(user) -> APIClient:
-    client = APIClient()
-    client.force_authenticate(user)
-    return client
 
 
 def test_a_bad_definition_answers_400_naming_each_offending_field_and_saves_nothing(users):

@@ -4,22 +4,16 @@ page's filter; the same refusals as the API; the Exemptions page lists and revok
 from __future__ import annotations
 
 import pytest
-from django.test import Client
 
 from compliance.models import Exemption, Finding
 from insightcloud.accounts.models import AuditEvent
+from tests.web.conftest import gui
 from tests.web.test_findings_api import PUBLIC, failing  # noqa: F401 - the evaluated estate fixture
 
 pytestmark = pytest.mark.django_db
 
 PAGE = f"/insights/{PUBLIC}"
 BULK = f"/exemptions/bulk/{PUBLIC}"
-
-
-def gui(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def exempted_ids() -> list[str]:

@@ -21,6 +21,7 @@ from tests.fakes.alibaba_fake import ACCOUNT_ID as ALIBABA_ACCOUNT
 from tests.fakes.alibaba_fake import GOOD_KEY_ID, GOOD_KEY_SECRET
 from tests.fakes.azure_fake import CLIENT_ID, CLIENT_SECRET, SUB_PROD, TENANT_ID
 from tests.gcp.conftest import gcp_fake, gcp_key  # noqa: F401
+from tests.web.conftest import api
 
 pytestmark = pytest.mark.django_db
 
@@ -155,12 +156,6 @@ def test_a_gcp_key_is_uploaded_checked_with_google_and_never_shown_back(client, 
 
 
 # --- API --------------------------------------------------------------------------------------
-
-
-def api(user) -> APIClient:
-    client = APIClient()
-    client.force_authenticate(user)
-    return client
 
 
 def test_the_api_creates_an_aws_cloud_and_never_returns_its_secret(users, fault_proxy):

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 from django.utils import timezone
-from rest_framework.test import APIClient
 
 from insightcloud.accounts.models import AuditEvent
 from scheduler.models import HarvestState, HarvestStrategy, Job
+from tests.web.conftest import api
 
 pytestmark = pytest.mark.django_db
 
@@ -21,12 +21,6 @@ def prod(estate):
     cloud.regions = ["eu-west-1", "us-east-1"]
     cloud.save()
     return cloud
-
-
-def api(user) -> APIClient:
-    client = APIClient()
-    client.force_authenticate(user)
-    return client
 
 
 def test_the_page_shows_last_harvests_errors_and_missing_permissions(client, users, prod):

@@ -3,15 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from django.test import Client
+
+from tests.web.conftest import gui
 
 pytestmark = pytest.mark.django_db
-
-
-def gui(user) -> Client:  # noqa: ANN001
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def main(page: str) -> str:

@@ -11,25 +11,18 @@ from datetime import timedelta
 
 import pytest
 from django.utils import timezone
-from rest_framework.test import APIClient
 
 from compliance.evaluate import evaluate_cloud
 from compliance.models import Exemption, Finding, Scorecard
 from insightcloud.accounts.models import AuditEvent
 from insightcloud.accounts.permissions import can_manage_resource, resources_managed_by
 from insightcloud.inventory.models import Resource, ResourceGroup
-from tests.web.conftest import make_resource
+from tests.web.conftest import api, make_resource
 
 pytestmark = pytest.mark.django_db
 
 PUBLIC = "storage-container-public"
 PUBLIC_PROPERTIES = {"public": True, "public_reasons": ["ACL grants AllUsers READ"]}
-
-
-def api(user) -> APIClient:
-    client = APIClient()
-    client.force_authenticate(user)
-    return client
 
 
 @pytest.fixture

@@ -3,21 +3,14 @@
 from __future__ import annotations
 
 import pytest
-from django.test import Client
 
 from compliance.evaluate import evaluate_cloud
 from compliance.models import CustomInsight, CustomPack, DailyCount, Finding, FindingStatus
 from insightcloud.accounts.models import AuditEvent, Role
 from scheduler.models import Job
-from tests.web.conftest import make_resource, make_user
+from tests.web.conftest import gui, make_resource, make_user
 
 pytestmark = pytest.mark.django_db
-
-
-def gui(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def unversioned_buckets_form(**overrides) -> dict:

@@ -3,27 +3,13 @@
 from __future__ import annotations
 
 import pytest
-from django.test import Client
-from rest_framework.test import APIClient
 
 from insightcloud.accounts.models import AuditEvent
 from scheduler.models import Job, JobStatus
 from scheduler.runner import enqueue
-from tests.web.conftest import make_resource
+from tests.web.conftest import api, gui, make_resource
 
 pytestmark = pytest.mark.django_db
-
-
-def api(user) -> APIClient:
-    client = APIClient()
-    client.force_authenticate(user)
-    return client
-
-
-def gui(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 @pytest.fixture

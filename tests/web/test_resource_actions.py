@@ -6,24 +6,11 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 from django.utils import timezone
-from rest_framework.test import APIClient
 
 from scheduler.actions import actions_for
 from scheduler.models import Job, JobStatus
 from tests.aws.conftest import moto, moto_server  # noqa: F401  (fixtures: moto's server, reset per test)
-from tests.web.conftest import make_resource
-
-
-def gui(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
-
-
-def api(user) -> APIClient:
-    client = APIClient()
-    client.force_authenticate(user)
-    return client
+from tests.web.conftest import api, gui, make_resource
 
 
 def instance(cloud, state: str | None, native_id: str = "i-0123456789abcdef0"):

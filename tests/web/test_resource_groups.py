@@ -5,25 +5,13 @@ and the API."""
 from __future__ import annotations
 
 import pytest
-from django.test import Client
 from rest_framework.test import APIClient
 
 from insightcloud.accounts.models import AuditEvent, Role
 from insightcloud.inventory.models import ResourceGroup
+from tests.web.conftest import api, gui
 
 pytestmark = pytest.mark.django_db
-
-
-def gui(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
-
-
-def api(user) -> APIClient:
-    client = APIClient()
-    client.force_authenticate(user)
-    return client
 
 
 def members(group: ResourceGroup) -> set[str]:

@@ -6,22 +6,9 @@ import pytest
 from rest_framework.test import APIClient
 
 from insightcloud.accounts.permissions import can_manage_cloud, clouds_managed_by
+from tests.web.conftest import api, gui
 
 pytestmark = pytest.mark.django_db
-
-
-def gui(user):
-    from django.test import Client
-
-    client = Client()
-    client.force_login(user)
-    return client
-
-
-def api(user):
-    client = APIClient()
-    client.force_authenticate(user)
-    return client
 
 
 def names(response) -> set[str]:
