@@ -125,6 +125,9 @@ if TLS:
     CSRF_COOKIE_SECURE = True
     SECURE_HSTS_SECONDS = env.int("INSIGHTCLOUD_HSTS_SECONDS", 31536000, minimum=0)
 
+# Who may give a cloud a custom endpoint URL (the server will connect to it): domain-admins or cloud-managers.
+CLOUD_ENDPOINTS = env.choice("INSIGHTCLOUD_CLOUD_ENDPOINTS", "domain-admins", ("domain-admins", "cloud-managers"))
+
 ROOT_URLCONF = "insightcloud.urls"
 WSGI_APPLICATION = "insightcloud.wsgi.application"
 AUTH_USER_MODEL = "accounts.User"

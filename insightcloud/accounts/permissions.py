@@ -328,6 +328,14 @@ def can_use_server_credentials(user: User) -> bool:
     return is_domain_admin(user)
 
 
+def can_set_cloud_endpoints(user: User) -> bool:
+    """Custom endpoints (AWS-compatible, Apsara Stack, private GCP/Azure) make the server connect to
+    any address: domain admins only, unless INSIGHTCLOUD_CLOUD_ENDPOINTS lets every cloud manager."""
+    from django.conf import settings
+
+    return is_domain_admin(user) or settings.CLOUD_ENDPOINTS == "cloud-managers"
+
+
 # --- Custom insights and packs --------------------------------------------------------------
 
 

@@ -19,7 +19,11 @@ from django.core.exceptions import PermissionDenied
 from django.core.management.base import CommandError
 
 from insightcloud.accounts import audit
-from insightcloud.accounts.permissions import can_use_server_credentials, organizations_where_clouds_can_be_added
+from insightcloud.accounts.permissions import (
+    can_set_cloud_endpoints,
+    can_use_server_credentials,
+    organizations_where_clouds_can_be_added,
+)
 from insightcloud.inventory.models import CloudAccount
 
 logger = logging.getLogger("insightcloud.onboarding")
@@ -32,6 +36,10 @@ ONBOARD_MODULES = {
 }
 REGIONS_HELP = "Comma-separated; leave empty for every enabled region."
 MAX_KEY_BYTES = 64 * 1024
+ENDPOINTS_REFUSED = (
+    "only domain administrators may point a cloud at another endpoint "
+    "(INSIGHTCLOUD_CLOUD_ENDPOINTS=cloud-managers allows every cloud manager)"
+)
 
 
 class OnboardingRefused(Exception):
@@ -80,6 +88,16 @@ class CloudForm(forms.Form):
 
     def clean_name(self) -> str:
         return self.cleaned_data["name"].strip()
+
+    def clean(self) -> dict:
+        data = super().clean()
+        # The server connects to whatever endpoint a cloud names (and shows the answer's errors):
+        # left to every cloud manager, that would let them probe the server's own network.
+        if not can_set_cloud_endpoints(self.user):
+            for name, field in self.fields.items():
+                if isinstance(field, forms.URLField) and data.get(name):
+                    self.add_error(name, ENDPOINTS_REFUSED)
+        return data
 
     def clean_organization(self) -> Any:
         chosen = self.cleaned_data.get("organization")

@@ -97,7 +97,9 @@ def test_an_admin_onboards_an_aws_account_on_moto_and_lands_on_its_page(
     live_server,
     users,
     fault_proxy,  # noqa: F811
+    settings,
 ):
+    settings.CLOUD_ENDPOINTS = "cloud-managers"  # an organization admin reaches moto through its endpoint
     page = log_in(browser, live_server, "acme-admin")
     page.click("text=Clouds")
     page.click("#add-cloud")

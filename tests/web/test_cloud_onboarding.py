@@ -21,11 +21,18 @@ from tests.fakes.alibaba_fake import ACCOUNT_ID as ALIBABA_ACCOUNT
 from tests.fakes.alibaba_fake import GOOD_KEY_ID, GOOD_KEY_SECRET
 from tests.fakes.azure_fake import CLIENT_ID, CLIENT_SECRET, SUB_PROD, TENANT_ID
 from tests.gcp.conftest import gcp_fake, gcp_key  # noqa: F401
-from tests.web.conftest import api
+from tests.web.conftest import api, gui
 
 pytestmark = pytest.mark.django_db
 
 SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+
+
+@pytest.fixture(autouse=True)
+def cloud_managers_may_set_endpoints(settings):
+    """The fakes and moto are reached through custom endpoints, which by default only domain
+    admins may set (see test_by_default_only_domain_admins_may_point_a_cloud_at_an_endpoint)."""
+    settings.CLOUD_ENDPOINTS = "cloud-managers"
 
 
 def aws_form(proxy, **overrides) -> dict:
@@ -238,3 +245,16 @@ def test_the_api_onboards_an_azure_subscription_through_a_service_principal(user
     assert created.status_code == 201, created.content
     assert created.json()["clouds"][0]["account_id"] == SUB_PROD
     assert CLIENT_SECRET not in created.content.decode()
+
+
+def test_by_default_only_domain_admins_may_point_a_cloud_at_an_endpoint(settings, users, fault_proxy):
+    settings.CLOUD_ENDPOINTS = "domain-admins"
+    refused = gui(users["org_admin"]).post("/clouds/add/aws", aws_form(fault_proxy))
+    assert refused.status_code == 200 and b"only domain administrators may point a cloud" in refused.content
+    assert not CloudAccount.objects.filter(name="acme-audit").exists()
+    refused = api(users["org_admin"]).post(
+        "/api/v1/clouds/", {"provider": "aws", **aws_form(fault_proxy)}, format="json"
+    )
+    assert refused.status_code == 400 and "endpoint_url" in refused.json()["fields"]
+    added = gui(users["admin"]).post("/clouds/add/aws", aws_form(fault_proxy, organization="acme"))
+    assert added.status_code == 302 and CloudAccount.objects.filter(name="acme-audit").exists()

@@ -62,8 +62,9 @@ def estate(aws):  # noqa: F811
 
 
 @pytest.fixture
-def people(organization, other_organization):
+def people(organization, other_organization, settings):
     """Acme's new administrator, and a basic user of Globex allowed to see all Globex's clouds."""
+    settings.CLOUD_ENDPOINTS = "cloud-managers"  # Acme's administrator reaches moto through an endpoint URL
     admin = make_user("ada", organization, AccessLevel.ORGANIZATION_ADMIN)
     outsider = make_user("gus", other_organization)
     role = Role.objects.create(organization=other_organization, name="all of globex", all_clouds=True)
