@@ -209,11 +209,8 @@ def test_no_evaluation_is_chained_while_another_harvest_of_the_cloud_is_active(o
     assert not Job.objects.filter(kind=CHAIN_EVALUATE).exists()
 
 
-def test_the_harvest_to_evaluate_chain_skips_when_evaluate_is_not_registered(organization):
-    from insightcloud.registry import registry
-
-    if "evaluate" in registry.names("jobs"):
-        pytest.skip("the evaluate job kind is registered in this build")
+def test_the_harvest_to_evaluate_chain_skips_when_evaluate_is_not_registered(organization, without_job_kind):
+    without_job_kind("evaluate")
     job = Job(kind="harvest", cloud_id=None, arguments={"cloud_id": 12345})
     assert enqueue_follow_up(job) is None
 
