@@ -3,10 +3,14 @@
 (a) every general worker is busy on a long p2 job and P2_BACKLOG no-op p2 jobs wait; a dedicated
     p0 worker is running; P0_JOBS p0 no-op jobs are enqueued one every 50 ms and their
     enqueue-to-start latency is measured from the Job rows.
-(b) THROUGHPUT_JOBS no-op jobs are queued through ``runner.enqueue`` with the workers stopped,
+(b) THROUGHPUT_JOBS no-op jobs are queued through ``bulk.enqueue_many`` with the workers stopped,
     then a general worker drains them; the same number of bare Celery no-op messages are drained
-    by the same worker on the same Redis. Both are timed the same way (first message taken to
-    queue empty and nothing unacknowledged).
+    by the same worker command (same pool, concurrency, prefetch, acks_late, recycling) on the same
+    Redis. Both are timed the same way (first message taken to queue empty and nothing
+    unacknowledged). The enqueue rates (ours through enqueue_many, bare through apply_async on one
+    producer) are printed beside them.
+
+The machine may be shared: the load average is printed with the figures.
 
 Needs MariaDB and Redis (the helper env); run with ``--small`` while developing:
 
@@ -34,6 +38,7 @@ django.setup()
 from django.conf import settings  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 
+from scheduler.bulk import JobRequest, enqueue_many  # noqa: E402
 from scheduler.models import Job, JobStatus  # noqa: E402
 from scheduler.runner import enqueue  # noqa: E402
 from tests.processes import process_env, start_manage, stop, wait_for  # noqa: E402
@@ -101,8 +106,7 @@ def bench_latency(p2_backlog: int, p0_jobs: int, concurrency: int, log_dir: Path
             what="every general worker busy",
         )
         began = time.monotonic()
-        for n in range(p2_backlog):
-            enqueue("noop", {"n": n}, priority="p2")
+        enqueue_many(JobRequest("noop", {"n": n}, priority="p2") for n in range(p2_backlog))
         print(f"  {p2_backlog} p2 jobs queued in {time.monotonic() - began:.1f} s; p2 depth {client.llen('p2')}")
         urgent = []
         for n in range(p0_jobs):
@@ -126,21 +130,29 @@ def bench_latency(p2_backlog: int, p0_jobs: int, concurrency: int, log_dir: Path
         stop(dedicated)
 
 
-def bench_throughput(total: int, concurrency: int, log_dir: Path) -> tuple[float, float, float]:
+def bench_throughput(total: int, concurrency: int, log_dir: Path) -> tuple[float, float, float, float]:
+    """(ours jobs/s, bare msgs/s, our enqueue jobs/s, bare enqueue msgs/s)."""
     from bench.queues_tasks import bare_noop
+    from insightcloud.celery import app
 
     client = redis()
     client.delete("p2", "unacked", "unacked_index")
     began = time.monotonic()
-    jobs = [enqueue("noop", {"n": n}, priority="p2")[0].pk for n in range(total)]
+    jobs = []
+    for start in range(0, total, 500):
+        batch = enqueue_many(JobRequest("noop", {"n": n}, priority="p2") for n in range(start, min(total, start + 500)))
+        jobs += [job.pk for job, _ in batch]
     enqueue_rate = total / (time.monotonic() - began)
     ours = time_drain(client, "p2", total, lambda: start_worker("ours", "p2", concurrency, log_dir))
     done = Job.objects.filter(pk__in=jobs, status=JobStatus.SUCCEEDED).count()
     assert done == total, f"only {done} of {total} jobs succeeded"
-    for n in range(total):
-        bare_noop.apply_async(args=[n], queue="p2")
+    began = time.monotonic()
+    with app.producer_or_acquire() as producer:
+        for n in range(total):
+            bare_noop.apply_async(args=[n], queue="p2", producer=producer)
+    bare_enqueue_rate = total / (time.monotonic() - began)
     bare = time_drain(client, "p2", total, lambda: start_worker("bare", "p2", concurrency, log_dir))
-    return total / ours, total / bare, enqueue_rate
+    return total / ours, total / bare, enqueue_rate, bare_enqueue_rate
 
 
 def main() -> None:
@@ -165,11 +177,12 @@ def main() -> None:
     Job.objects.all().delete()
 
     print(f"(b) throughput: {total} no-op jobs, {options.concurrency} worker processes, same Redis")
-    ours, bare, enqueue_rate = bench_throughput(total, options.concurrency, log_dir)
+    ours, bare, enqueue_rate, bare_enqueue_rate = bench_throughput(total, options.concurrency, log_dir)
     ratio = bare / ours
-    print(f"  enqueue through runner.enqueue: {enqueue_rate:.0f} jobs/s")
+    print(f"  enqueue: ours (enqueue_many) {enqueue_rate:.0f} jobs/s; bare apply_async {bare_enqueue_rate:.0f} msgs/s")
     print(f"  ours {ours:.0f} jobs/s (target >= 500); bare Celery {bare:.0f} msgs/s")
     print(f"  overhead ratio {ratio:.2f} (target <= 1.5)")
+    print(f"  load average {' '.join(f'{x:.1f}' for x in os.getloadavg())} on {os.cpu_count()} CPUs")
     print(
         f"BENCH queues p0_p50_s={p50:.3f} p0_p99_s={p99:.3f} jobs_per_s={ours:.0f} "
         f"bare_celery_per_s={bare:.0f} overhead_ratio={ratio:.2f}"

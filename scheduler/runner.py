@@ -107,8 +107,10 @@ def _promote(job: Job, priority: str) -> Job:
     return job
 
 
-def send(job: Job, countdown: float | None = None) -> None:
-    """Send the Celery message for the job's current dispatch, with its kind's time limits."""
+def send(job: Job, countdown: float | None = None, producer: Any = None) -> None:
+    """Send the Celery message for the job's current dispatch, with its kind's time limits.
+
+    ``producer``: a kombu producer to reuse (scheduler.bulk sends a batch through one)."""
     from scheduler.tasks import task_for_priority
 
     try:
@@ -121,6 +123,7 @@ def send(job: Job, countdown: float | None = None) -> None:
         countdown=countdown,
         soft_time_limit=limit,
         time_limit=limit + 30,  # the hard limit kills the process if the job ignores the soft one
+        producer=producer,
     )
 
 
