@@ -264,6 +264,10 @@ def execute(job_id: int, dispatch: int | None = None) -> str:
     except SoftTimeLimitExceeded:
         return _finish(job, JobStatus.FAILED, error=f"time limit of {spec.time_limit} s exceeded")
     except Exception as exc:  # the job fails or is retried; the worker goes on
+        # The connection is kept between jobs (insightcloud/celery.py): drop it if the job broke it
+        # (not inside a caller's transaction: only tests run a job inside one).
+        if not connection.in_atomic_block:
+            close_old_connections()
         if job.lost_lease:
             logger.warning("job %s was taken away while running (%s); leaving it", job_id, exc)
             return "lost"

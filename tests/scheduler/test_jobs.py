@@ -236,3 +236,14 @@ def test_a_worker_whose_database_connection_was_killed_reconnects_and_runs_the_j
     killer.start()
     killer.join()
     assert execute(second.pk, 1) == JobStatus.SUCCEEDED
+
+
+def test_a_job_that_lost_the_database_connection_is_recorded_failed_and_the_next_job_runs():
+    if connection.vendor != "mysql":
+        pytest.skip("kills a MySQL/MariaDB connection")
+    broken, _ = enqueue("test_loses_its_connection")
+    assert execute(broken.pk, 1) == JobStatus.FAILED  # the worker reconnected to record it
+    broken.refresh_from_db()
+    assert broken.status == JobStatus.FAILED and "OperationalError" in broken.error
+    after, _ = enqueue("noop")
+    assert execute(after.pk, 1) == JobStatus.SUCCEEDED
