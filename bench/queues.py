@@ -12,9 +12,16 @@
 
 The machine may be shared: the load average is printed with the figures.
 
+Where a no-op job's time goes beyond bare Celery's (profiled, Nov 2026): three statements on its
+row in the worker process (the claim UPDATE and the end UPDATE are two durable commits, plus the
+row's SELECT), in series with Celery's hand-off of the next message, since the workers prefetch
+one message per process. Prefetching more would hide the hand-off but let a general worker busy
+with long harvests hold p0 messages that the dedicated p0 worker would otherwise start at once,
+and a worker killed with -9 would strand its prefetched messages until the visibility timeout.
+
 Needs MariaDB and Redis (the helper env); run with ``--small`` while developing:
 
-    python bench/queues.py [--small] [--concurrency 2]
+    python bench/queues.py [--small] [--concurrency 2] [--rounds 3]
 """
 
 from __future__ import annotations
