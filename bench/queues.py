@@ -3,14 +3,25 @@
 (a) every general worker is busy on a long p2 job and P2_BACKLOG no-op p2 jobs wait; a dedicated
     p0 worker is running; P0_JOBS p0 no-op jobs are enqueued one every 50 ms and their
     enqueue-to-start latency is measured from the Job rows.
-(b) THROUGHPUT_JOBS no-op jobs are queued through ``runner.enqueue`` with the workers stopped,
+(b) THROUGHPUT_JOBS no-op jobs are queued through ``bulk.enqueue_many`` with the workers stopped,
     then a general worker drains them; the same number of bare Celery no-op messages are drained
-    by the same worker on the same Redis. Both are timed the same way (first message taken to
-    queue empty and nothing unacknowledged).
+    by the same worker command (same pool, concurrency, prefetch, acks_late, recycling) on the same
+    Redis. Both are timed the same way (first message taken to queue empty and nothing
+    unacknowledged). The enqueue rates (ours through enqueue_many, bare through apply_async on one
+    producer) are printed beside them.
+
+The machine may be shared: the load average is printed with the figures.
+
+Where a no-op job's time goes beyond bare Celery's (profiled, Nov 2026): three statements on its
+row in the worker process (the claim UPDATE and the end UPDATE are two durable commits, plus the
+row's SELECT), in series with Celery's hand-off of the next message, since the workers prefetch
+one message per process. Prefetching more would hide the hand-off but let a general worker busy
+with long harvests hold p0 messages that the dedicated p0 worker would otherwise start at once,
+and a worker killed with -9 would strand its prefetched messages until the visibility timeout.
 
 Needs MariaDB and Redis (the helper env); run with ``--small`` while developing:
 
-    python bench/queues.py [--small] [--concurrency 2]
+    python bench/queues.py [--small] [--concurrency 2] [--rounds 3]
 """
 
 from __future__ import annotations
@@ -34,6 +45,7 @@ django.setup()
 from django.conf import settings  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 
+from scheduler.bulk import JobRequest, enqueue_many  # noqa: E402
 from scheduler.models import Job, JobStatus  # noqa: E402
 from scheduler.runner import enqueue  # noqa: E402
 from tests.processes import process_env, start_manage, stop, wait_for  # noqa: E402
@@ -72,14 +84,17 @@ def drained(client, queue: str) -> bool:  # noqa: ANN001
 
 
 def time_drain(client, queue: str, total: int, start) -> float:  # noqa: ANN001
-    """Start the consumer, then time from the first message taken to the queue empty and acked."""
+    """Start the consumer, then time from the first message taken to the queue empty and acked.
+
+    Polls every 10 ms: faster polling would take CPU from the worker being measured on a small machine.
+    """
     process = start()
     try:
         while client.llen(queue) >= total:
             time.sleep(0.002)
         began = time.monotonic()
         while not drained(client, queue):
-            time.sleep(0.002)
+            time.sleep(0.01)
         return time.monotonic() - began
     finally:
         stop(process)
@@ -101,8 +116,7 @@ def bench_latency(p2_backlog: int, p0_jobs: int, concurrency: int, log_dir: Path
             what="every general worker busy",
         )
         began = time.monotonic()
-        for n in range(p2_backlog):
-            enqueue("noop", {"n": n}, priority="p2")
+        enqueue_many(JobRequest("noop", {"n": n}, priority="p2") for n in range(p2_backlog))
         print(f"  {p2_backlog} p2 jobs queued in {time.monotonic() - began:.1f} s; p2 depth {client.llen('p2')}")
         urgent = []
         for n in range(p0_jobs):
@@ -126,27 +140,62 @@ def bench_latency(p2_backlog: int, p0_jobs: int, concurrency: int, log_dir: Path
         stop(dedicated)
 
 
-def bench_throughput(total: int, concurrency: int, log_dir: Path) -> tuple[float, float, float]:
-    from bench.queues_tasks import bare_noop
-
-    client = redis()
-    client.delete("p2", "unacked", "unacked_index")
+def drain_ours(client, total: int, concurrency: int, log_dir: Path) -> tuple[float, float]:  # noqa: ANN001
+    """(drained jobs/s, enqueue jobs/s) of ``total`` no-op jobs through enqueue_many and our workers."""
+    Job.objects.all().delete()
     began = time.monotonic()
-    jobs = [enqueue("noop", {"n": n}, priority="p2")[0].pk for n in range(total)]
+    jobs = []
+    for start in range(0, total, 500):
+        batch = enqueue_many(JobRequest("noop", {"n": n}, priority="p2") for n in range(start, min(total, start + 500)))
+        jobs += [job.pk for job, _ in batch]
     enqueue_rate = total / (time.monotonic() - began)
-    ours = time_drain(client, "p2", total, lambda: start_worker("ours", "p2", concurrency, log_dir))
+    seconds = time_drain(client, "p2", total, lambda: start_worker("ours", "p2", concurrency, log_dir))
     done = Job.objects.filter(pk__in=jobs, status=JobStatus.SUCCEEDED).count()
     assert done == total, f"only {done} of {total} jobs succeeded"
-    for n in range(total):
-        bare_noop.apply_async(args=[n], queue="p2")
-    bare = time_drain(client, "p2", total, lambda: start_worker("bare", "p2", concurrency, log_dir))
-    return total / ours, total / bare, enqueue_rate
+    return total / seconds, enqueue_rate
+
+
+def drain_bare(client, total: int, concurrency: int, log_dir: Path) -> tuple[float, float]:  # noqa: ANN001
+    """(drained msgs/s, enqueue msgs/s) of ``total`` bare Celery no-op messages, same worker command."""
+    from bench.queues_tasks import bare_noop
+    from insightcloud.celery import app
+
+    began = time.monotonic()
+    with app.producer_or_acquire() as producer:
+        for n in range(total):
+            bare_noop.apply_async(args=[n], queue="p2", producer=producer)
+    enqueue_rate = total / (time.monotonic() - began)
+    seconds = time_drain(client, "p2", total, lambda: start_worker("bare", "p2", concurrency, log_dir))
+    return total / seconds, enqueue_rate
+
+
+def bench_throughput(total: int, concurrency: int, rounds: int, log_dir: Path) -> tuple[float, float, float, float]:
+    """Medians over ``rounds`` of (ours jobs/s, bare msgs/s, our enqueue jobs/s, bare enqueue msgs/s).
+
+    Ours and bare alternate which goes first, so that a load change on a shared machine weighs on both.
+    """
+    client = redis()
+    client.delete("p2", "unacked", "unacked_index")
+    ours, bare = [], []
+    for round_number in range(rounds):
+        pair = [("ours", drain_ours), ("bare", drain_bare)]
+        for name, drain in pair if round_number % 2 == 0 else reversed(pair):
+            figures = drain(client, total, concurrency, log_dir)
+            (ours if name == "ours" else bare).append(figures)
+            print(f"  round {round_number + 1} {name}: {figures[0]:.0f}/s (load {os.getloadavg()[0]:.1f})")
+    return (
+        statistics.median(f[0] for f in ours),
+        statistics.median(f[0] for f in bare),
+        statistics.median(f[1] for f in ours),
+        statistics.median(f[1] for f in bare),
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--small", action="store_true", help="a quick run: 500 p2, 20 p0, 500 no-ops")
     parser.add_argument("--concurrency", type=int, default=2, help="general worker processes")
+    parser.add_argument("--rounds", type=int, default=3, help="throughput rounds (ours and bare alternate)")
     options = parser.parse_args()
     if settings.EMBEDDED_BROKER or settings.EMBEDDED_DB:
         sys.exit("bench/queues.py needs MariaDB and Redis (set DIVVY_DB_HOST and DIVVY_REDIS_HOST)")
@@ -164,12 +213,13 @@ def main() -> None:
     redis().flushdb()
     Job.objects.all().delete()
 
-    print(f"(b) throughput: {total} no-op jobs, {options.concurrency} worker processes, same Redis")
-    ours, bare, enqueue_rate = bench_throughput(total, options.concurrency, log_dir)
+    print(f"(b) throughput: {total} no-op jobs, {options.concurrency} worker processes, same Redis, medians:")
+    ours, bare, enqueue_rate, bare_enqueue_rate = bench_throughput(total, options.concurrency, options.rounds, log_dir)
     ratio = bare / ours
-    print(f"  enqueue through runner.enqueue: {enqueue_rate:.0f} jobs/s")
+    print(f"  enqueue: ours (enqueue_many) {enqueue_rate:.0f} jobs/s; bare apply_async {bare_enqueue_rate:.0f} msgs/s")
     print(f"  ours {ours:.0f} jobs/s (target >= 500); bare Celery {bare:.0f} msgs/s")
     print(f"  overhead ratio {ratio:.2f} (target <= 1.5)")
+    print(f"  load average {' '.join(f'{x:.1f}' for x in os.getloadavg())} on {os.cpu_count()} CPUs")
     print(
         f"BENCH queues p0_p50_s={p50:.3f} p0_p99_s={p99:.3f} jobs_per_s={ours:.0f} "
         f"bare_celery_per_s={bare:.0f} overhead_ratio={ratio:.2f}"

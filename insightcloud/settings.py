@@ -265,11 +265,16 @@ JOB_MODULES = env.list("INSIGHTCLOUD_JOB_MODULES", [])
 #: The scheduler loop: how often it ticks, and the TTL of the leader lock (a standby takes over within it).
 SCHEDULER_TICK_SECONDS = env.int("INSIGHTCLOUD_SCHEDULER_TICK_SECONDS", 5, minimum=1)
 SCHEDULER_LOCK_TTL_SECONDS = env.int("INSIGHTCLOUD_SCHEDULER_LOCK_TTL_SECONDS", 20, minimum=2)
-#: Backlog metrics: "none" or "cloudwatch"; exported every METRICS_INTERVAL_SECONDS by a p1 job.
-METRICS_BACKEND = env.choice("INSIGHTCLOUD_METRICS_BACKEND", "none", ("none", "cloudwatch"))
+#: Backlog metrics: "none", "cloudwatch" (AWS) or "cloudmonitoring" (Google Cloud Monitoring);
+#: exported every METRICS_INTERVAL_SECONDS by a p1 job.
+METRICS_BACKEND = env.choice("INSIGHTCLOUD_METRICS_BACKEND", "none", ("none", "cloudwatch", "cloudmonitoring"))
 METRICS_NAMESPACE = env.str("INSIGHTCLOUD_METRICS_NAMESPACE", "InsightCloud")
 METRICS_REGION = env.str("INSIGHTCLOUD_METRICS_REGION", "us-east-1")
 METRICS_ENDPOINT_URL = env.str("INSIGHTCLOUD_METRICS_ENDPOINT_URL")
+#: Google Cloud Monitoring: a service-account key file (role Monitoring Metric Writer) and the project
+#: written to (default: the key's own project).
+METRICS_GCP_KEY_FILE = env.str("INSIGHTCLOUD_METRICS_GCP_KEY_FILE")
+METRICS_GCP_PROJECT = env.str("INSIGHTCLOUD_METRICS_GCP_PROJECT")
 METRICS_INTERVAL_SECONDS = env.int("INSIGHTCLOUD_METRICS_INTERVAL_SECONDS", 60, minimum=10)
 
 INTERFACE_BIND = env.str("INSIGHTCLOUD_BIND", "0.0.0.0:8001")

@@ -1,4 +1,5 @@
-"""A periodic p1 job exporting the backlog per queue (Immediate, High Priority, Standard) to CloudWatch."""
+"""A periodic p1 job exporting the backlog per queue (Immediate, High Priority, Standard) to AWS CloudWatch
+or Google Cloud Monitoring, as settings.METRICS_BACKEND says."""
 
 from __future__ import annotations
 
@@ -28,6 +29,17 @@ def export_queue_metrics(job: Any, namespace: str | None = None) -> dict:
         put_backlog(
             backlog, namespace=namespace, region=settings.METRICS_REGION, endpoint_url=settings.METRICS_ENDPOINT_URL
         )
+    elif settings.METRICS_BACKEND == "cloudmonitoring":
+        from harvesters.gcp.metrics import put_backlog
+
+        project = put_backlog(
+            backlog,
+            namespace=namespace,
+            key_file=settings.METRICS_GCP_KEY_FILE,
+            project=settings.METRICS_GCP_PROJECT,
+            endpoint_url=settings.METRICS_ENDPOINT_URL,
+        )
+        return {"backend": settings.METRICS_BACKEND, "namespace": namespace, "project": project, "backlog": backlog}
     return {"backend": settings.METRICS_BACKEND, "namespace": namespace, "backlog": backlog}
 
 

@@ -22,9 +22,9 @@ from django.utils import timezone
 
 from insightcloud.inventory.models import CloudAccount, CloudStatus, Resource
 from insightcloud.registry import registry
+from scheduler.bulk import JobRequest, enqueue_many
 from scheduler.models import ACTIVE_STATUSES, HarvestState, HarvestStrategy, JobStatus
 from scheduler.queues import P2
-from scheduler.runner import enqueue
 
 logger = logging.getLogger("insightcloud.scheduler")
 
@@ -156,7 +156,9 @@ def plan_harvests(now: datetime | None = None, harvest_kind: str = HARVEST_KIND)
         if ensured_at is None or version != _version(cloud) or abs(now - ensured_at) > _ENSURE_EVERY:
             ensure_states(cloud, now)
     specs = {spec.native_type: spec for _, spec in registry.items("resource_types")}
-    enqueued = []
+    enqueued: list[int] = []
+    due: list[tuple[HarvestState, CloudAccount, int]] = []  # (state, cloud, interval in minutes)
+    requests: list[JobRequest] = []
     states = (
         HarvestState.objects.filter(cloud_id__in=list(clouds))
         .filter(Q(next_due_at__lte=now) | Q(last_job__isnull=False))
@@ -177,26 +179,32 @@ def plan_harvests(now: datetime | None = None, harvest_kind: str = HARVEST_KIND)
             _account(state, cloud, base, strategy)
         if state.next_due_at > now:
             continue
-        job, created = enqueue(
-            harvest_kind,
-            {
-                "cloud_id": cloud.pk,
-                "regions": None if state.region == ALL_REGIONS else [state.region],
-                "types": [state.native_type],
-            },
-            priority=P2,
-            dedup_key=harvest_dedup_key(cloud.pk, state.region, state.native_type),
-            cloud_id=cloud.pk,
-            organization_id=cloud.organization_id,
-            requested_by="scheduler",
+        due.append((state, cloud, effective_interval(base, state.empty_runs, strategy.dynamic if strategy else True)))
+        requests.append(
+            JobRequest(
+                harvest_kind,
+                {
+                    "cloud_id": cloud.pk,
+                    "regions": None if state.region == ALL_REGIONS else [state.region],
+                    "types": [state.native_type],
+                },
+                priority=P2,
+                dedup_key=harvest_dedup_key(cloud.pk, state.region, state.native_type),
+                cloud_id=cloud.pk,
+                organization_id=cloud.organization_id,
+                requested_by="scheduler",
+            )
         )
-        interval = effective_interval(base, state.empty_runs, strategy.dynamic if strategy else True)
+    # One INSERT for every harvest due this tick, one UPDATE per batch of states.
+    for (state, cloud, interval), (job, created) in zip(due, enqueue_many(requests), strict=True):
         state.last_job = job
         state.last_enqueued_at = now
         state.next_due_at = next_due(now, interval, cloud.pk)
-        state.save(update_fields=["last_job", "last_enqueued_at", "next_due_at"])
         if created:
             enqueued.append(job.pk)
+    HarvestState.objects.bulk_update(
+        [state for state, _, _ in due], ["last_job", "last_enqueued_at", "next_due_at"], batch_size=500
+    )
     if enqueued:
         logger.info("enqueued %d harvest jobs", len(enqueued))
     return enqueued

@@ -25,10 +25,11 @@ from typing import Any
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import IntegrityError, InterfaceError, OperationalError, close_old_connections, connection, transaction
-from django.db.models import Case, F, Value, When
+from django.db.models import F
 from django.utils import timezone
 
 from insightcloud.registry import RegistryError, registry
+from scheduler import job_rows
 from scheduler.jobs import get_job_kind
 from scheduler.models import ACTIVE_STATUSES, LOG_LIMIT, Job, JobStatus
 from scheduler.queues import PRIORITIES
@@ -106,8 +107,10 @@ def _promote(job: Job, priority: str) -> Job:
     return job
 
 
-def send(job: Job, countdown: float | None = None) -> None:
-    """Send the Celery message for the job's current dispatch, with its kind's time limits."""
+def send(job: Job, countdown: float | None = None, producer: Any = None) -> None:
+    """Send the Celery message for the job's current dispatch, with its kind's time limits.
+
+    ``producer``: a kombu producer to reuse (scheduler.bulk sends a batch through one)."""
     from scheduler.tasks import task_for_priority
 
     try:
@@ -120,6 +123,7 @@ def send(job: Job, countdown: float | None = None) -> None:
         countdown=countdown,
         soft_time_limit=limit,
         time_limit=limit + 30,  # the hard limit kills the process if the job ignores the soft one
+        producer=producer,
     )
 
 
@@ -134,8 +138,15 @@ def append_log(job: Job, line: str) -> None:
     Job.objects.filter(pk=job.pk).update(log=job.log)
 
 
+_worker_names: dict[int, str] = {}
+
+
 def worker_name() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
+    """``host:pid`` of this process (worked out once per process: a job start should not cost a syscall)."""
+    pid = os.getpid()
+    if pid not in _worker_names:
+        _worker_names[pid] = f"{socket.gethostname()}:{pid}"
+    return _worker_names[pid]
 
 
 def is_transient(exc: BaseException) -> bool:
@@ -229,28 +240,17 @@ def _check_connection() -> None:
 def execute(job_id: int, dispatch: int | None = None) -> str:
     """Run one job if this message may: claim it with a conditional UPDATE first."""
     _check_connection()
-    now = timezone.now()
-    claimable = Job.objects.filter(pk=job_id, status=JobStatus.QUEUED)
-    if dispatch is not None:
-        claimable = claimable.filter(dispatch=dispatch)
-    claim = {
-        "status": JobStatus.RUNNING,
-        "started_at": now,
-        "heartbeat_at": now,
-        "worker": worker_name(),
-        "attempts": F("attempts") + 1,
-    }
     try:
-        claimed = claimable.update(**claim)
+        claimed = job_rows.claim(job_id, dispatch, worker_name(), timezone.now())
     except (OperationalError, InterfaceError):  # the connection died while we were busy: reconnect once
         connection.close()
-        claimed = claimable.update(**claim)
+        claimed = job_rows.claim(job_id, dispatch, worker_name(), timezone.now())
     if not claimed:
         logger.info(
             "job %s dispatch %s is not queued for this message (cancelled, done or taken); skipping", job_id, dispatch
         )
         return "skipped"
-    job = Job.objects.get(pk=job_id)
+    job = job_rows.load(job_id)
     try:
         spec = get_job_kind(job.kind)
     except RegistryError as exc:
@@ -264,6 +264,10 @@ def execute(job_id: int, dispatch: int | None = None) -> str:
     except SoftTimeLimitExceeded:
         return _finish(job, JobStatus.FAILED, error=f"time limit of {spec.time_limit} s exceeded")
     except Exception as exc:  # the job fails or is retried; the worker goes on
+        # The connection is kept between jobs (insightcloud/celery.py): drop it if the job broke it
+        # (not inside a caller's transaction: only tests run a job inside one).
+        if not connection.in_atomic_block:
+            close_old_connections()
         if job.lost_lease:
             logger.warning("job %s was taken away while running (%s); leaving it", job_id, exc)
             return "lost"
@@ -278,13 +282,7 @@ def execute(job_id: int, dispatch: int | None = None) -> str:
 
 def _succeed(job: Job, result: dict) -> str:
     """Record the end in one UPDATE: cancelled if a cancel came in meanwhile, else succeeded."""
-    Job.objects.filter(pk=job.pk, status=JobStatus.RUNNING, dispatch=job.dispatch).update(
-        status=Case(When(cancel_requested=True, then=Value(JobStatus.CANCELLED)), default=Value(JobStatus.SUCCEEDED)),
-        finished_at=timezone.now(),
-        error="",
-        result=result,
-        active_key=None,
-    )
+    job_rows.record_success(job, result, timezone.now())
     if job.cancel_requested or job.kind in FOLLOW_UPS:
         job.refresh_from_db(fields=["status"])
     else:

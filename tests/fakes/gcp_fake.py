@@ -2,7 +2,8 @@
 
 One stdlib HTTP server (a thread) serves every API under ``/<api>/`` - ``/compute/v1/…``,
 ``/storage/v1/…``, ``/iam/v1/…``, ``/sqladmin/v1/…``, ``/cloudkms/v1/…``, ``/container/v1/…``,
-``/logging/v2/…``, ``/cloudresourcemanager/v3/…`` - and an OAuth token endpoint at ``/token``
+``/logging/v2/…``, ``/cloudresourcemanager/v3/…``, ``/monitoring/v3/…`` (timeSeries.create,
+received series kept in ``fake.time_series``) - and an OAuth token endpoint at ``/token``
 that accepts the JWT-bearer grant of the service-account keys it issued (RS256 signature checked)
 and refuses any other key with ``invalid_grant``, as Google does.
 
@@ -837,6 +838,7 @@ class GcpFake:
         self.state: dict[str, Any] = default_estate()
         self.requests: list[tuple[str, str]] = []  # (method, path?query) of every API request
         self.token_requests = 0
+        self.time_series: list[dict] = []  # every series written through monitoring timeSeries.create
         self._keys: dict[str, Any] = {}  # private_key_id -> public key
         self._tokens: dict[str, str] = {}  # access token -> client_email
         self._failures: list[_Failure] = []
@@ -982,6 +984,7 @@ class _Handler(BaseHTTPRequestHandler):
         path = urllib.parse.unquote(parsed.path)
         query = {k: v[-1] for k, v in urllib.parse.parse_qs(parsed.query).items()}
         target = f"{path}?{parsed.query}" if parsed.query else path
+        self.body = body
         if path == "/token" and method == "POST":
             return self._token(body)
         self.fake.requests.append((method, target))
@@ -1177,6 +1180,30 @@ class _Handler(BaseHTTPRequestHandler):
         found = [f for f in self.fake.state["folders"] if f["parent"] == parent and f["state"] == "ACTIVE"]
         self._page(query, found, "folders", "pageSize")
 
+    def monitoring_create_time_series(self, query: dict, project: str) -> None:
+        """Checks the request as Cloud Monitoring does (custom metric, one point, a typed value),
+        keeps every series in ``fake.time_series`` and answers with an empty object."""
+        try:
+            series = json.loads(self.body)["timeSeries"]
+        except (ValueError, KeyError, TypeError):
+            return self._error(400, "Invalid JSON payload: timeSeries is required")
+        if not 1 <= len(series) <= 200:
+            return self._error(400, "Request must contain between 1 and 200 time series")
+        for item in series:
+            metric, points = item.get("metric", {}), item.get("points", [])
+            if not metric.get("type", "").startswith("custom.googleapis.com/"):
+                return self._error(400, f"Metric type {metric.get('type')!r} is not a custom metric")
+            if not re.fullmatch(r"[A-Za-z0-9_./-]+", metric["type"].split("custom.googleapis.com/", 1)[1]):
+                return self._error(400, f"Invalid metric type {metric['type']!r}")
+            if item.get("resource", {}).get("labels", {}).get("project_id") not in (None, project):
+                return self._error(400, "The resource's project_id does not match the request's project")
+            if len(points) != 1 or not points[0].get("interval", {}).get("endTime"):
+                return self._error(400, "Each time series must have exactly one point with an end time")
+            if not any(key in points[0].get("value", {}) for key in ("int64Value", "doubleValue", "boolValue")):
+                return self._error(400, "The point has no value")
+        self.fake.time_series.extend(series)
+        self._send(200, {})
+
 
 _SEG = r"([^/]+)"
 ROUTES = [
@@ -1209,4 +1236,5 @@ ROUTES = [
     (re.compile(r"/cloudresourcemanager/v3/projects"), "crm_projects", "GET"),
     (re.compile(r"/cloudresourcemanager/v3/projects:search"), "crm_search", "GET"),
     (re.compile(r"/cloudresourcemanager/v3/folders"), "crm_folders", "GET"),
+    (re.compile(rf"/monitoring/v3/projects/{_SEG}/timeSeries"), "monitoring_create_time_series", "POST"),
 ]

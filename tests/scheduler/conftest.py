@@ -29,6 +29,17 @@ def fast_jobs(settings):
 
 
 @pytest.fixture
+def without_job_kind(monkeypatch):
+    """without_job_kind(name): the job kind is unregistered for this test (a build without that plug-in)."""
+    from insightcloud.registry import registry
+
+    def remove(name: str) -> None:
+        monkeypatch.delitem(registry._store("jobs"), name, raising=False)
+
+    return remove
+
+
+@pytest.fixture
 def processes(tmp_path):
     """start(name, *manage args, **env overrides) -> Popen; every process is stopped after the test."""
     started = []

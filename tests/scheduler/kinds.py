@@ -79,6 +79,29 @@ if "test_effect" not in registry.names("jobs"):
             CloudAccount.objects.filter(pk=cloud_id).update(status=refused, status_detail=message)
             raise InvalidCredentials(message)
 
+        @job_kind("test_loses_its_connection", priority=P2, time_limit=60)
+        def loses_its_connection(job) -> dict:  # noqa: ANN001
+            """The database drops this process's connection mid-job (MariaDB restarted, idle kill…)."""
+            import threading
+
+            from django.db import connection, connections
+
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT CONNECTION_ID()")
+                (connection_id,) = cursor.fetchone()
+
+            def kill() -> None:  # from another connection (Django's are per thread)
+                with connections["default"].cursor() as other:
+                    other.execute(f"KILL {int(connection_id)}")
+                connections["default"].close()
+
+            killer = threading.Thread(target=kill)
+            killer.start()
+            killer.join()
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT 1")  # fails: the connection is gone
+            return {}
+
         @job_kind(CHAIN_EVALUATE, priority=P1, time_limit=60)
         def chain_evaluate(job, cloud_id: int, full: bool = False) -> dict:  # noqa: ANN001
             """Stands in for the evaluate kind."""

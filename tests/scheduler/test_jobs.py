@@ -209,11 +209,8 @@ def test_no_evaluation_is_chained_while_another_harvest_of_the_cloud_is_active(o
     assert not Job.objects.filter(kind=CHAIN_EVALUATE).exists()
 
 
-def test_the_harvest_to_evaluate_chain_skips_when_evaluate_is_not_registered(organization):
-    from insightcloud.registry import registry
-
-    if "evaluate" in registry.names("jobs"):
-        pytest.skip("the evaluate job kind is registered in this build")
+def test_the_harvest_to_evaluate_chain_skips_when_evaluate_is_not_registered(organization, without_job_kind):
+    without_job_kind("evaluate")
     job = Job(kind="harvest", cloud_id=None, arguments={"cloud_id": 12345})
     assert enqueue_follow_up(job) is None
 
@@ -239,3 +236,14 @@ def test_a_worker_whose_database_connection_was_killed_reconnects_and_runs_the_j
     killer.start()
     killer.join()
     assert execute(second.pk, 1) == JobStatus.SUCCEEDED
+
+
+def test_a_job_that_lost_the_database_connection_is_recorded_failed_and_the_next_job_runs():
+    if connection.vendor != "mysql":
+        pytest.skip("kills a MySQL/MariaDB connection")
+    broken, _ = enqueue("test_loses_its_connection")
+    assert execute(broken.pk, 1) == JobStatus.FAILED  # the worker reconnected to record it
+    broken.refresh_from_db()
+    assert broken.status == JobStatus.FAILED and "OperationalError" in broken.error
+    after, _ = enqueue("noop")
+    assert execute(after.pk, 1) == JobStatus.SUCCEEDED
