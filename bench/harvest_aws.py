@@ -360,7 +360,11 @@ def clean(organization) -> None:  # noqa: ANN001
     if not ids:
         return
     marks = ", ".join(["%s"] * len(ids))
+    resources = f"SELECT id FROM inventory_resource WHERE cloud_id IN ({marks})"
     with connection.cursor() as cursor:
+        # Other benches (compliance) may have evaluated the same organization's clouds.
+        for table in ("compliance_finding", "compliance_exemption", "inventory_resourcegroup_resources"):
+            cursor.execute(f"DELETE FROM {table} WHERE resource_id IN ({resources})", ids)
         cursor.execute(f"DELETE FROM inventory_resourcechange WHERE cloud_id IN ({marks})", ids)
         cursor.execute(f"DELETE FROM inventory_resource WHERE cloud_id IN ({marks})", ids)
     CloudAccount.objects.filter(id__in=ids).delete()
