@@ -133,6 +133,7 @@ class _JobLog:
     def __init__(self, job: Any) -> None:
         self.job = job
         self.lock = threading.Lock()
+        self.listings_done = 0
 
     def write(self, line: str) -> None:
         logger.info("%s", line)
@@ -142,6 +143,15 @@ class _JobLog:
 
         with self.lock:
             append_log(self.job, line)
+
+    def listing_done(self, total: int) -> None:
+        """One more listing finished (ok, failed or skipped): the job's progress."""
+        from scheduler.runner import report_progress
+
+        with self.lock:
+            self.listings_done += 1
+            done = self.listings_done
+        report_progress(self.job, done, total, "listings")
 
     def cancel_requested(self) -> bool:
         if self.job is None:
@@ -308,6 +318,7 @@ def _harvest(
                 stop.set()
             return result
         finally:
+            log.listing_done(len(pairs))
             if max_workers > 1:
                 connection.close()  # each pool thread has its own database connection
 

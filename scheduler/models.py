@@ -66,6 +66,13 @@ class Job(models.Model):
         append_log(self, line)
 
     @property
+    def progress(self) -> dict | None:
+        """How far a running job is ({"done", "total", "unit"}), if its kind reports it."""
+        if self.status != JobStatus.RUNNING or not isinstance(self.result, dict):
+            return None
+        return self.result.get("progress")
+
+    @property
     def wait_seconds(self) -> float | None:
         return (self.started_at - self.enqueued_at).total_seconds() if self.started_at else None
 

@@ -36,6 +36,9 @@ from scheduler.queues import PRIORITIES
 
 logger = logging.getLogger(__name__)
 
+PROGRESS_INTERVAL_SECONDS = 1.0
+_progress_written: dict[int, float] = {}  # job id -> when its progress was last written (this process)
+
 #: When the last active job of a kind finishes for a cloud, enqueue this kind for it (coalesced).
 #: The harvest -> evaluate chain; tests add throw-away pairs.
 FOLLOW_UPS: dict[str, str] = {"harvest": "evaluate"}
@@ -125,6 +128,26 @@ def send(job: Job, countdown: float | None = None, producer: Any = None) -> None
         time_limit=limit + 30,  # the hard limit kills the process if the job ignores the soft one
         producer=producer,
     )
+
+
+def report_progress(job: Job | None, done: int, total: int, unit: str) -> None:
+    """Record how far a running job is (shown on the Jobs page and in the API's ``result``).
+
+    Written into ``result`` while the job runs (the final result replaces it), at most once a
+    second per job and always for the last step, so a harvest of many quick listings does not
+    write a row per listing.
+    """
+    if job is None or job.pk is None:
+        return
+    now = time.monotonic()
+    if done < total and now - _progress_written.get(job.pk, 0.0) < PROGRESS_INTERVAL_SECONDS:
+        return
+    if done < total:
+        _progress_written[job.pk] = now
+    else:
+        _progress_written.pop(job.pk, None)
+    progress = {"done": done, "total": total, "unit": unit}
+    Job.objects.filter(pk=job.pk, status=JobStatus.RUNNING).update(result={"progress": progress})
 
 
 def append_log(job: Job, line: str) -> None:

@@ -213,3 +213,13 @@ def test_an_assumed_role_session_refreshes_itself_before_it_expires(make_cloud):
     credentials = ctx.session.get_credentials()
     assert ctx.account_id == SECOND_ACCOUNT
     assert credentials.method == "sts-assume-role" and credentials.refresh_needed() is False
+
+
+@pytest.mark.django_db
+def test_a_running_harvest_reports_its_progress_in_listings(cloud, aws):
+    aws("ec2").create_volume(AvailabilityZone="us-east-1a", Size=1)
+    job = Job.objects.create(kind="harvest", priority="p2", status=JobStatus.RUNNING)
+    types = ["aws.ec2.volume", "aws.ec2.vpc"]
+    harvest_cloud(cloud, regions=["us-east-1", "eu-west-1"], types=types, job=job, max_workers=1)
+    job.refresh_from_db()
+    assert job.progress == {"done": 4, "total": 4, "unit": "listings"}  # 2 types x 2 regions, the last step written
