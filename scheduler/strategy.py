@@ -44,6 +44,27 @@ def interval_keys(provider: str) -> set[str]:
     return {spec.native_type for spec in specs} | {spec.resource_type for spec in specs}
 
 
+def default_intervals() -> dict[str, list[dict[str, Any]]]:
+    """Per provider, each harvested native type with its default interval in minutes, and how many
+    clouds override it (the System page's settings; a cloud's own page edits its overrides)."""
+    overrides: dict[str, int] = {}
+    for intervals in HarvestStrategy.objects.exclude(intervals={}).values_list("intervals", flat=True):
+        for key in intervals or {}:
+            overrides[key] = overrides.get(key, 0) + 1
+    by_provider: dict[str, list[dict[str, Any]]] = {}
+    for provider in sorted({spec.provider for _, spec in registry.items("resource_types")}):
+        by_provider[provider] = [
+            {
+                "native_type": spec.native_type,
+                "resource_type": spec.resource_type,
+                "minutes": planner.base_interval(spec, None),
+                "overridden_by": overrides.get(spec.native_type, 0) + overrides.get(spec.resource_type, 0),
+            }
+            for spec in type_specs(provider)
+        ]
+    return by_provider
+
+
 def selectable_regions(cloud: CloudAccount) -> list[str]:
     """Regions that can be switched on and off: the cloud's, and any the scheduler already plans for."""
     planned = cloud.harvest_states.exclude(region__in=[planner.GLOBAL, planner.ALL_REGIONS])

@@ -240,6 +240,8 @@ def jobs(request):  # noqa: ANN001, ANN201
 def system(request):  # noqa: ANN001, ANN201
     from django.conf import settings
 
+    from scheduler.strategy import default_intervals
+
     database = database_state()
     scheduler, workers = processes_state() if database["ok"] else ({}, [])
     context = {
@@ -249,6 +251,15 @@ def system(request):  # noqa: ANN001, ANN201
         "workers": workers,
         "version": settings.VERSION,
         "administration": may_view_administration(request.user),
+        "harvest_defaults": default_intervals(),
+        "metrics": {
+            "backend": settings.METRICS_BACKEND,
+            "namespace": settings.METRICS_NAMESPACE,
+            "interval": settings.METRICS_INTERVAL_SECONDS,
+            "where": settings.METRICS_REGION
+            if settings.METRICS_BACKEND == "cloudwatch"
+            else settings.METRICS_GCP_PROJECT or "the key's project",
+        },
     }
     return render(request, "web/system.html", context)
 

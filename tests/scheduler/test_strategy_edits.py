@@ -62,3 +62,19 @@ def test_bad_edits_are_refused_with_the_offending_field_and_change_nothing(cloud
         strategy.update(cloud, **changes)
     assert problem in " ".join(refused.value.fields[field])
     assert not HarvestStrategy.objects.exists()
+
+
+def test_the_system_page_lists_default_intervals_overrides_and_the_metrics_export(organization, settings):
+    from insightcloud.accounts.models import AccessLevel
+    from insightcloud.inventory.models import CloudAccount
+    from scheduler.models import HarvestStrategy
+    from tests.web.conftest import gui, make_user
+
+    cloud = CloudAccount.objects.create(organization=organization, provider="aws", name="sys", account_id="1")
+    HarvestStrategy.objects.create(cloud=cloud, intervals={"aws.s3.bucket": 60})
+    settings.METRICS_BACKEND, settings.METRICS_NAMESPACE = "cloudwatch", "Ops"
+    page = gui(make_user("sys-admin", organization, AccessLevel.DOMAIN_ADMIN)).get("/system/").content.decode()
+    assert "<td>aws.s3.bucket</td><td>storage_container</td><td>30</td><td>1</td>" in page
+    assert "<td>aws.ec2.instance</td><td>instance</td><td>15</td><td>0</td>" in page
+    assert 'data-provider="azure"' in page and 'data-provider="gcp"' in page
+    assert "cloudwatch, namespace <code>Ops</code>" in page
