@@ -245,10 +245,18 @@ def main() -> None:
 
     # The dashboard (every chart's figures), against the raw GROUP BY queries it needs. Not in vs_raw_sql:
     # it is a set of aggregates over the whole inventory, not a page.
+    # Resource counts are cached per cloud until its inventory changes: the first view after a
+    # change (cold) counts again, the others (p95) reuse them.
+    from django.core.cache import cache
+
+    cache.clear()
+    started = time.perf_counter()
+    dashboard(client)()
+    dashboard_cold = (time.perf_counter() - started) * 1000
     dashboard_p95, dashboard_raw_p95 = p95(timed(dashboard(client))), p95(timed(dashboard_sql))
     print(
         f"dashboard  p95 {dashboard_p95:8.1f} ms   raw SQL p95 {dashboard_raw_p95:7.1f} ms   "
-        f"ratio {dashboard_p95 / dashboard_raw_p95:5.1f}"
+        f"ratio {dashboard_p95 / dashboard_raw_p95:5.1f}   (first view after a change: {dashboard_cold:.0f} ms)"
     )
 
     # The API walked with its cursor, against the raw keyset query of the same pages.

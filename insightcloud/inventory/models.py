@@ -127,6 +127,9 @@ class Resource(models.Model):
             models.Index(fields=["deleted_at", "resource_type", "region", "name"], name="res_live_type_region"),
             models.Index(fields=["deleted_at", "has_open_findings", "name"], name="res_live_findings_name"),
             models.Index(fields=["cloud", "deleted_at", "resource_type"], name="res_cloud_live_type"),
+            # Per-cloud counts by type and region (dashboard) read this index only. It does not replace
+            # the one above: without it MariaDB counts per cloud through res_live_name and row lookups.
+            models.Index(fields=["cloud", "deleted_at", "resource_type", "region"], name="res_cloud_live_type_region"),
             models.Index(fields=["native_type"], name="res_native_type"),
             models.Index(fields=["native_id"], name="res_native_id"),
             # Incremental evaluation: what changed since the last run.

@@ -9,19 +9,20 @@ from __future__ import annotations
 from collections import Counter
 from datetime import date, timedelta
 
-from django.db.models import Count, Q, QuerySet, Sum
+from django.core.cache import cache
+from django.db.models import Count, Max, Q, QuerySet, Sum
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
 
-from insightcloud.accounts.models import User
+from insightcloud.accounts.models import AccessLevel, User
 from insightcloud.accounts.permissions import (
     clouds_visible_to,
     findings_visible_to,
     pack_results_visible_to,
     resources_visible_to,
 )
-from insightcloud.inventory.models import CloudAccount, CloudStatus
+from insightcloud.inventory.models import CloudAccount, CloudStatus, Resource
 
 #: Statuses that mean the cloud cannot be harvested as configured (paused and closed are choices, not errors).
 ERROR_STATUSES = (CloudStatus.INVALID_CREDENTIALS, CloudStatus.ASSUME_ROLE_FAILED)
@@ -29,6 +30,8 @@ ERROR_STATUSES = (CloudStatus.INVALID_CREDENTIALS, CloudStatus.ASSUME_ROLE_FAILE
 RECENT_FAILURES = timedelta(hours=24)
 TREND_DAYS = 30
 TOP = 15
+#: Per-cloud resource counts are keyed by the cloud's inventory version, and kept this long at most.
+COUNTS_CACHE_SECONDS = 300
 
 
 def link(name: str, *args: object, **query: object) -> str:
@@ -51,13 +54,49 @@ def clouds_with_errors(clouds: QuerySet[CloudAccount], now=None) -> QuerySet[Clo
 
 def resource_counts(resources: QuerySet) -> tuple[Counter, Counter, Counter]:
     """Live resources per cloud, per type and per region, in two index-only scans (res_cloud_live_type and
-    res_live_type_region) rather than one scan per chart plus a COUNT(*): the dashboard's largest cost."""
+    res_live_type_region) rather than one scan per chart plus a COUNT(*)."""
     by_cloud = Counter(dict(resources.values_list("cloud_id").annotate(n=Count("id")).order_by()))
     by_type, by_region = Counter(), Counter()
     for resource_type, region, n in resources.values_list("resource_type", "region").annotate(n=Count("id")).order_by():
         by_type[resource_type] += n
         by_region[region] += n
     return by_cloud, by_type, by_region
+
+
+def resource_counts_of_clouds(clouds: QuerySet[CloudAccount]) -> tuple[Counter, Counter, Counter]:
+    """The same figures for users who see whole clouds, from per-cloud counts kept in the cache.
+
+    Counting a million rows takes about a second even on an index (res_cloud_live_type_region), so
+    each cloud's counts are kept under its inventory version: the newest ``Resource.updated_at`` of the cloud (which
+    creations, changes and deletions move; one loose index scan, res_cloud_updated) and the end of
+    its last harvest. Rows written by a harvest still running may share a timestamp, so its counts
+    are refreshed at the latest when it ends, or after COUNTS_CACHE_SECONDS.
+    """
+    newest = dict(
+        Resource.objects.filter(cloud__in=clouds).values_list("cloud_id").annotate(v=Max("updated_at")).order_by()
+    )
+    harvested = dict(clouds.filter(pk__in=list(newest)).values_list("pk", "last_harvest_at"))
+    keys = {
+        cloud_id: f"dashboard:resources:{cloud_id}:{changed.timestamp()}:{_stamp(harvested.get(cloud_id))}"
+        for cloud_id, changed in newest.items()
+    }
+    cached = cache.get_many(list(keys.values()))
+    by_cloud, by_type, by_region = Counter(), Counter(), Counter()
+    for cloud_id, key in keys.items():
+        rows = cached.get(key)
+        if rows is None:
+            live = Resource.objects.filter(cloud_id=cloud_id, deleted_at__isnull=True)
+            rows = list(live.values_list("resource_type", "region").annotate(n=Count("id")).order_by())
+            cache.set(key, rows, COUNTS_CACHE_SECONDS)
+        for resource_type, region, n in rows:
+            by_cloud[cloud_id] += n
+            by_type[resource_type] += n
+            by_region[region] += n
+    return by_cloud, by_type, by_region
+
+
+def _stamp(moment) -> float:  # noqa: ANN001
+    return moment.timestamp() if moment else 0.0
 
 
 def resources_by(counts: Counter, param: str, names: dict | None = None) -> dict:
@@ -186,8 +225,11 @@ def figures(user: User) -> dict:
     """Everything the dashboard shows, for this user."""
     from compliance.library import insights_for, packs_for
 
-    by_cloud, by_type, by_region = resource_counts(resources_visible_to(user).filter(deleted_at__isnull=True))
     clouds = clouds_visible_to(user)
+    if user.access_level == AccessLevel.BASIC:  # may see single resources through resource groups: count them live
+        by_cloud, by_type, by_region = resource_counts(resources_visible_to(user).filter(deleted_at__isnull=True))
+    else:  # sees whole clouds
+        by_cloud, by_type, by_region = resource_counts_of_clouds(clouds)
     cloud_names = dict(clouds.values_list("pk", "name"))
     packs = packs_for(user.organization_id)
     errors = clouds_with_errors(clouds).order_by("name")
