@@ -99,7 +99,23 @@ class Command(BaseCommand):
             )
             threading.Thread(target=self.forward, args=(label, child), daemon=True).start()
             children[label] = child
+            if label == "worker":
+                self.wait_for_worker(child)
         return children
+
+    def wait_for_worker(self, child: subprocess.Popen, timeout: float = 60) -> None:
+        """Start the next worker once this one is ready: two workers declaring their queues at the
+        same moment can read each other's half-written exchange table on the embedded
+        (filesystem) broker, and one of them dies with a JSON error."""
+        from django.utils import timezone
+
+        from scheduler.models import ProcessHeartbeat, ProcessRole
+
+        started, deadline = timezone.now(), time.monotonic() + timeout
+        while time.monotonic() < deadline and child.poll() is None:
+            if ProcessHeartbeat.objects.filter(role=ProcessRole.WORKER, beat_at__gte=started).exists():
+                return
+            time.sleep(0.5)
 
     def forward(self, label: str, child: subprocess.Popen) -> None:
         for line in child.stdout:
