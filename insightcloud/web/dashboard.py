@@ -67,10 +67,10 @@ def resource_counts_of_clouds(clouds: QuerySet[CloudAccount]) -> tuple[Counter, 
     """The same figures for users who see whole clouds, from per-cloud counts kept in the cache.
 
     Counting a million rows takes about a second even on an index (res_cloud_live_type_region), so
-    each cloud's counts are kept under its inventory version: the newest ``Resource.updated_at`` of the cloud (which
-    creations, changes and deletions move; one loose index scan, res_cloud_updated) and the end of
-    its last harvest. Rows written by a harvest still running may share a timestamp, so its counts
-    are refreshed at the latest when it ends, or after COUNTS_CACHE_SECONDS.
+    each cloud's counts are kept under its inventory version: the newest ``Resource.updated_at`` of
+    the cloud (which creations, changes and deletions move; one loose index scan, res_cloud_updated)
+    and the end of its last harvest. Rows written by a harvest still running may share a timestamp,
+    so its counts are refreshed at the latest when it ends, or after COUNTS_CACHE_SECONDS.
     """
     newest = dict(
         Resource.objects.filter(cloud__in=clouds).values_list("cloud_id").annotate(v=Max("updated_at")).order_by()
