@@ -70,6 +70,13 @@ def _tags(name: str, **extra: str) -> list[dict[str, str]]:
     return [{"Key": "Name", "Value": name}] + [{"Key": key, "Value": value} for key, value in extra.items()]
 
 
+def create_public_bucket(s3: Any, bucket: str) -> None:
+    """A bucket anyone may read: a public-read ACL and a policy allowing everyone GetObject."""
+    s3.create_bucket(Bucket=bucket, ACL="public-read")
+    statement = {"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": f"arn:aws:s3:::{bucket}/*"}
+    s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps({"Version": "2012-10-17", "Statement": [statement]}))
+
+
 def seed(endpoint_url: str) -> dict[str, Any]:
     """Create the demo estate in the moto server at ``endpoint_url``; returns the ids made."""
     made: dict[str, Any] = {}
@@ -145,23 +152,7 @@ def seed(endpoint_url: str) -> dict[str, Any]:
 
     # Buckets: public-read with a public policy (bad); private, encrypted, versioned, blocked (good).
     public_bucket, private_bucket = f"demo-public-assets-{account}", f"demo-private-data-{account}"
-    s3.create_bucket(Bucket=public_bucket, ACL="public-read")
-    s3.put_bucket_policy(
-        Bucket=public_bucket,
-        Policy=json.dumps(
-            {
-                "Version": "2012-10-17",
-                "Statement": [
-                    {
-                        "Effect": "Allow",
-                        "Principal": "*",
-                        "Action": "s3:GetObject",
-                        "Resource": f"arn:aws:s3:::{public_bucket}/*",
-                    }
-                ],
-            }
-        ),
-    )
+    create_public_bucket(s3, public_bucket)
     s3.create_bucket(Bucket=private_bucket)
     s3.put_bucket_encryption(
         Bucket=private_bucket,

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from scheduler.models import Job, JobStatus
-from tests.aws.conftest import moto, moto_server  # noqa: F401  (fixtures)
+from tests.aws.conftest import fault_proxy, fault_proxy_server, make_cloud, moto, moto_server  # noqa: F401  (fixtures)
 from tests.web.test_browser import browser, log_in, pytestmark, shot  # noqa: F401  (fixture, marks)
 from tests.web.test_resource_actions import harvested_instance, moto_cloud  # noqa: F401  (fixtures)
 

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from scheduler.actions import actions_for
 from scheduler.models import Job, JobStatus
-from tests.aws.conftest import moto, moto_server  # noqa: F401  (fixtures: moto's server, reset per test)
+from tests.aws.conftest import fault_proxy, fault_proxy_server, make_cloud, moto, moto_server  # noqa: F401  (fixtures)
 from tests.web.conftest import api, gui, make_resource
 
 
@@ -111,20 +111,11 @@ def test_buckets_security_groups_and_users_offer_their_fix_only_when_it_is_neede
 
 
 @pytest.fixture
-def moto_cloud(organization, moto):  # noqa: F811
-    from insightcloud.inventory.models import CloudAccount
-
-    return CloudAccount.objects.create(
-        organization=organization,
-        provider="aws",
-        name="moto",
-        account_id="123456789012",
-        auth_type="keys",
-        auth_settings={"endpoint_url": moto},
-        credentials={"access_key_id": "testing", "secret_access_key": "testing"},
-        regions=["us-east-1"],
-        status="ok",
-    )
+def moto_cloud(make_cloud):  # noqa: F811
+    cloud = make_cloud("moto", regions=["us-east-1"])
+    cloud.status = "ok"
+    cloud.save(update_fields=["status"])
+    return cloud
 
 
 @pytest.fixture

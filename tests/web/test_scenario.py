@@ -8,11 +8,11 @@ then a basic user of another organization sees none of it. One screenshot per pa
 
 from __future__ import annotations
 
-import json
 import re
 
 import pytest
 
+from harvesters.aws.demo import create_public_bucket
 from insightcloud.accounts.models import AccessLevel, Role
 from insightcloud.inventory.models import Resource
 from scheduler.models import Job
@@ -33,24 +33,7 @@ JOB_TIMEOUT_MS = 90_000
 @pytest.fixture
 def estate(aws):  # noqa: F811
     """In moto: a bucket anyone may read and a running instance."""
-    s3 = aws("s3", REGION)
-    s3.create_bucket(Bucket=PUBLIC_BUCKET, ACL="public-read")
-    s3.put_bucket_policy(
-        Bucket=PUBLIC_BUCKET,
-        Policy=json.dumps(
-            {
-                "Version": "2012-10-17",
-                "Statement": [
-                    {
-                        "Effect": "Allow",
-                        "Principal": "*",
-                        "Action": "s3:GetObject",
-                        "Resource": f"arn:aws:s3:::{PUBLIC_BUCKET}/*",
-                    }
-                ],
-            }
-        ),
-    )
+    create_public_bucket(aws("s3", REGION), PUBLIC_BUCKET)
     instance = aws("ec2", REGION).run_instances(
         ImageId=MOTO_AMI,
         MinCount=1,
