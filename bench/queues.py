@@ -5,17 +5,20 @@
     enqueue-to-start latency is measured from the Job rows.
 (b) THROUGHPUT_JOBS no-op jobs are queued through ``bulk.enqueue_many`` with the workers stopped,
     then a general worker drains them; the same number of bare Celery no-op messages are drained
-    by the same worker command (same pool, concurrency, prefetch, acks_late, recycling) on the same
-    Redis. Both are timed the same way (first message taken to queue empty and nothing
-    unacknowledged). The enqueue rates (ours through enqueue_many, bare through apply_async on one
-    producer) are printed beside them.
+    by the same worker command (same pool, concurrency, prefetch, acks_late, recycling, broker
+    transport) on the same Redis. Both are timed the same way (first message taken to queue empty
+    and nothing unacknowledged; ours also until every Job row is recorded). The enqueue rates
+    (ours through enqueue_many, bare through apply_async on one producer) are printed beside
+    them, and so is bare Celery on kombu's own Redis transport (INSIGHTCLOUD_BROKER_TRANSPORT=kombu),
+    to show what our transport (insightcloud/broker.py) saves every message.
 
 The machine may be shared: the load average is printed with the figures.
 
-Where a no-op job's time goes beyond bare Celery's (profiled, Nov 2026): three statements on its
-row in the worker process (the claim UPDATE and the end UPDATE are two durable commits, plus the
-row's SELECT), in series with Celery's hand-off of the next message, since the workers prefetch
-one message per process. Prefetching more would hide the hand-off but let a general worker busy
+Where a no-op job's time goes beyond bare Celery's (profiled, Nov 2026): the claim UPDATE, a
+durable commit in series with Celery's hand-off of the next message (the workers prefetch one
+message per process), and a share of the batched success UPDATE (scheduler.held_success); about
+half of it is MariaDB's own CPU, on the same two cores as the worker. The message carries the
+row's fields, so no SELECT. Prefetching more would hide the hand-off but let a general worker busy
 with long harvests hold p0 messages that the dedicated p0 worker would otherwise start at once,
 and a worker killed with -9 would strand its prefetched messages until the visibility timeout.
 
@@ -64,8 +67,8 @@ def redis():  # noqa: ANN201
     return redis_client()
 
 
-def start_worker(name: str, queues: str, concurrency: int, log_dir: Path):  # noqa: ANN201
-    env = process_env(INSIGHTCLOUD_JOB_MODULES="bench.queues_tasks", INSIGHTCLOUD_LOG_LEVEL="WARNING")
+def start_worker(name: str, queues: str, concurrency: int, log_dir: Path, **env_overrides: str):  # noqa: ANN201
+    env = process_env(INSIGHTCLOUD_JOB_MODULES="bench.queues_tasks", INSIGHTCLOUD_LOG_LEVEL="WARNING", **env_overrides)
     return start_manage(
         "worker", "--queues", queues, "--concurrency", str(concurrency), "--name", f"{name}@bench",
         env=env, log=log_dir / f"{name}.log",
@@ -83,8 +86,9 @@ def drained(client, queue: str) -> bool:  # noqa: ANN001
     return client.llen(queue) == 0 and client.hlen("unacked") == 0
 
 
-def time_drain(client, queue: str, total: int, start) -> float:  # noqa: ANN001
-    """Start the consumer, then time from the first message taken to the queue empty and acked.
+def time_drain(client, queue: str, total: int, start, done=lambda: True) -> float:  # noqa: ANN001
+    """Start the consumer, then time from the first message taken to the queue empty and acked
+    and ``done()`` (ours: every Job row recorded, successes a worker held back included).
 
     Polls every 10 ms: faster polling would take CPU from the worker being measured on a small machine.
     """
@@ -95,6 +99,8 @@ def time_drain(client, queue: str, total: int, start) -> float:  # noqa: ANN001
         began = time.monotonic()
         while not drained(client, queue):
             time.sleep(0.01)
+        while not done():
+            time.sleep(0.002)
         return time.monotonic() - began
     finally:
         stop(process)
@@ -149,14 +155,21 @@ def drain_ours(client, total: int, concurrency: int, log_dir: Path) -> tuple[flo
         batch = enqueue_many(JobRequest("noop", {"n": n}, priority="p2") for n in range(start, min(total, start + 500)))
         jobs += [job.pk for job, _ in batch]
     enqueue_rate = total / (time.monotonic() - began)
-    seconds = time_drain(client, "p2", total, lambda: start_worker("ours", "p2", concurrency, log_dir))
+    seconds = time_drain(
+        client,
+        "p2",
+        total,
+        lambda: start_worker("ours", "p2", concurrency, log_dir),
+        done=lambda: not Job.objects.filter(pk__in=jobs, status=JobStatus.RUNNING).exists(),
+    )
     done = Job.objects.filter(pk__in=jobs, status=JobStatus.SUCCEEDED).count()
     assert done == total, f"only {done} of {total} jobs succeeded"
     return total / seconds, enqueue_rate
 
 
-def drain_bare(client, total: int, concurrency: int, log_dir: Path) -> tuple[float, float]:  # noqa: ANN001
-    """(drained msgs/s, enqueue msgs/s) of ``total`` bare Celery no-op messages, same worker command."""
+def drain_bare(client, total: int, concurrency: int, log_dir: Path, transport: str = "") -> tuple[float, float]:  # noqa: ANN001
+    """(drained msgs/s, enqueue msgs/s) of ``total`` bare Celery no-op messages, same worker command
+    (``transport``: INSIGHTCLOUD_BROKER_TRANSPORT for the worker, default ours)."""
     from bench.queues_tasks import bare_noop
     from insightcloud.celery import app
 
@@ -165,37 +178,44 @@ def drain_bare(client, total: int, concurrency: int, log_dir: Path) -> tuple[flo
         for n in range(total):
             bare_noop.apply_async(args=[n], queue="p2", producer=producer)
     enqueue_rate = total / (time.monotonic() - began)
-    seconds = time_drain(client, "p2", total, lambda: start_worker("bare", "p2", concurrency, log_dir))
+    overrides = {"INSIGHTCLOUD_BROKER_TRANSPORT": transport} if transport else {}
+    seconds = time_drain(client, "p2", total, lambda: start_worker("bare", "p2", concurrency, log_dir, **overrides))
     return total / seconds, enqueue_rate
 
 
-def bench_throughput(total: int, concurrency: int, rounds: int, log_dir: Path) -> tuple[float, float, float, float]:
-    """Medians over ``rounds`` of (ours jobs/s, bare msgs/s, our enqueue jobs/s, bare enqueue msgs/s).
+def drain_bare_kombu(client, total: int, concurrency: int, log_dir: Path) -> tuple[float, float]:  # noqa: ANN001
+    return drain_bare(client, total, concurrency, log_dir, transport="kombu")
 
-    Ours and bare alternate which goes first, so that a load change on a shared machine weighs on both.
+
+CONTENDERS = {"ours": drain_ours, "bare": drain_bare, "bare on kombu's transport": drain_bare_kombu}
+
+
+def bench_throughput(total: int, concurrency: int, rounds: int, log_dir: Path) -> dict[str, tuple[float, float]]:
+    """Medians over ``rounds`` of (drained per s, enqueued per s) for each of CONTENDERS.
+
+    The order rotates every round, so that a load change on a shared machine weighs on all of them.
     """
     client = redis()
     client.delete("p2", "unacked", "unacked_index")
-    ours, bare = [], []
+    figures: dict[str, list[tuple[float, float]]] = {name: [] for name in CONTENDERS}
+    names = list(CONTENDERS)
     for round_number in range(rounds):
-        pair = [("ours", drain_ours), ("bare", drain_bare)]
-        for name, drain in pair if round_number % 2 == 0 else reversed(pair):
-            figures = drain(client, total, concurrency, log_dir)
-            (ours if name == "ours" else bare).append(figures)
-            print(f"  round {round_number + 1} {name}: {figures[0]:.0f}/s (load {os.getloadavg()[0]:.1f})")
-    return (
-        statistics.median(f[0] for f in ours),
-        statistics.median(f[0] for f in bare),
-        statistics.median(f[1] for f in ours),
-        statistics.median(f[1] for f in bare),
-    )
+        shift = round_number % len(names)
+        for name in names[shift:] + names[:shift]:
+            drained, enqueued = CONTENDERS[name](client, total, concurrency, log_dir)
+            figures[name].append((drained, enqueued))
+            print(f"  round {round_number + 1} {name}: {drained:.0f}/s (load {os.getloadavg()[0]:.1f})")
+    return {
+        name: (statistics.median(f[0] for f in runs), statistics.median(f[1] for f in runs))
+        for name, runs in figures.items()
+    }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--small", action="store_true", help="a quick run: 500 p2, 20 p0, 500 no-ops")
     parser.add_argument("--concurrency", type=int, default=2, help="general worker processes")
-    parser.add_argument("--rounds", type=int, default=3, help="throughput rounds (ours and bare alternate)")
+    parser.add_argument("--rounds", type=int, default=3, help="throughput rounds (contenders take turns first)")
     options = parser.parse_args()
     if settings.EMBEDDED_BROKER or settings.EMBEDDED_DB:
         sys.exit("bench/queues.py needs MariaDB and Redis (set DIVVY_DB_HOST and DIVVY_REDIS_HOST)")
@@ -214,15 +234,18 @@ def main() -> None:
     Job.objects.all().delete()
 
     print(f"(b) throughput: {total} no-op jobs, {options.concurrency} worker processes, same Redis, medians:")
-    ours, bare, enqueue_rate, bare_enqueue_rate = bench_throughput(total, options.concurrency, options.rounds, log_dir)
+    medians = bench_throughput(total, options.concurrency, options.rounds, log_dir)
+    (ours, enqueue_rate), (bare, bare_enqueue_rate) = medians["ours"], medians["bare"]
+    bare_kombu = medians["bare on kombu's transport"][0]
     ratio = bare / ours
     print(f"  enqueue: ours (enqueue_many) {enqueue_rate:.0f} jobs/s; bare apply_async {bare_enqueue_rate:.0f} msgs/s")
     print(f"  ours {ours:.0f} jobs/s (target >= 500); bare Celery {bare:.0f} msgs/s")
+    print(f"  bare Celery on kombu's own Redis transport: {bare_kombu:.0f} msgs/s")
     print(f"  overhead ratio {ratio:.2f} (target <= 1.5)")
     print(f"  load average {' '.join(f'{x:.1f}' for x in os.getloadavg())} on {os.cpu_count()} CPUs")
     print(
         f"BENCH queues p0_p50_s={p50:.3f} p0_p99_s={p99:.3f} jobs_per_s={ours:.0f} "
-        f"bare_celery_per_s={bare:.0f} overhead_ratio={ratio:.2f}"
+        f"bare_celery_per_s={bare:.0f} overhead_ratio={ratio:.2f} bare_kombu_transport_per_s={bare_kombu:.0f}"
     )
 
 

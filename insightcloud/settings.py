@@ -210,6 +210,9 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 REDIS_PORT = env.int("DIVVY_REDIS_PORT", 6379, minimum=1, maximum=65535)
 REDIS_PASSWORD = env.str("DIVVY_REDIS_PASSWORD")
 REDIS_DB = env.int("INSIGHTCLOUD_REDIS_DB", 0, minimum=0, maximum=15)
+# With Redis: our subclass of kombu's Redis transport (insightcloud/broker.py), lighter per
+# message; "kombu" falls back to kombu's own, should a kombu upgrade ever disagree with it.
+_TRANSPORT = env.choice("INSIGHTCLOUD_BROKER_TRANSPORT", "insightcloud", ("insightcloud", "kombu"))
 if EMBEDDED_BROKER:
     BROKER_DIR = DATA_DIR / "broker"
     for _sub in ("queue", "processed", "control"):
@@ -227,6 +230,7 @@ else:
     _auth = f":{REDIS_PASSWORD}@" if REDIS_PASSWORD else ""
     REDIS_URL = f"redis://{_auth}{REDIS_HOST}:{REDIS_PORT}/{REDIS_DB}"
     CELERY_BROKER_URL = REDIS_URL
+    CELERY_BROKER_TRANSPORT = {"insightcloud": "insightcloud.broker:Transport", "kombu": "redis"}[_TRANSPORT]
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         # Poll p0, then p1, then p2 on every fetch: strict priority between queues.
         "queue_order_strategy": "priority",
@@ -246,7 +250,10 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
-CELERY_WORKER_MAX_TASKS_PER_CHILD = env.int("INSIGHTCLOUD_WORKER_MAX_TASKS", 200, minimum=1)
+# A process is recycled after this many jobs or above this much memory (checked after each job).
+# Memory is the real guard (large harvests); the job count only bounds slower leaks, and each
+# recycle stalls the process about a second (billiard), so it is not small.
+CELERY_WORKER_MAX_TASKS_PER_CHILD = env.int("INSIGHTCLOUD_WORKER_MAX_TASKS", 1000, minimum=1)
 CELERY_WORKER_MAX_MEMORY_PER_CHILD = env.int("INSIGHTCLOUD_WORKER_MAX_MEMORY_MB", 1024, minimum=64) * 1024
 CELERY_TIMEZONE = "UTC"
 

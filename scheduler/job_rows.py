@@ -1,67 +1,141 @@
-"""The worker's statements on a Job row for every job it runs: claim, load, record success.
+"""The worker's statements on a Job row for every job it runs: claim it, record its success.
 
-Building these three queries through the ORM cost about 2 ms of CPU per job, more than Celery's
-own work for a message, so the worker's hot path sends plain SQL (the same on MariaDB and SQLite)
-with values adapted by the ORM's own field and backend helpers. Everything rarer (failures,
-retries, cancel, the reaper) stays on the ORM in scheduler.runner.
+A no-op job's bookkeeping used to cost more than Celery's own work for its message, so the hot
+path is built for few round trips and little work in the database:
+
+- The message carries what the row says about the job (``message_row``: kind, arguments …), so
+  a first attempt needs no SELECT: ``job_from_message`` builds the Job with the rest deferred
+  (read from the row only if a handler asks). Retries and re-runs load the whole row.
+- On MariaDB/MySQL the claim returns the new attempt count through ``LAST_INSERT_ID(expr)``
+  (there is no ``UPDATE … RETURNING``): 0 means this message may not run the job.
+- ``record_successes`` writes any number of successes in one statement: a worker process
+  batches the successes nothing waits on (scheduler.held_success).
+
+Everything rarer (failures, retries, cancel, the reaper) stays on the ORM in scheduler.runner.
+Status values are our own constants and ids are ints, so they are written into the SQL (escaping
+a dozen parameters per job cost more than the job itself); what comes from outside (the worker's
+name, the result) is always a parameter.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection, connections
+from django.db.backends.base.base import BaseDatabaseWrapper
 
 from scheduler.models import Job, JobStatus
 
+#: The row's fields a message carries; none of them changes after the job is created.
+MESSAGE_FIELDS = ("kind", "priority", "arguments", "dedup_key", "cloud_id", "organization_id", "requested_by")
 
-def _table() -> str:
-    return connection.ops.quote_name(Job._meta.db_table)
-
-
-def _stamp(moment: datetime):  # noqa: ANN202 (a backend-specific value)
-    return connection.ops.adapt_datetimefield_value(moment)
+_RUNNING, _QUEUED = JobStatus.RUNNING.value, JobStatus.QUEUED.value
+_SUCCEEDED, _CANCELLED = JobStatus.SUCCEEDED.value, JobStatus.CANCELLED.value
 
 
-def claim(job_id: int, dispatch: int | None, worker: str, now: datetime) -> bool:
-    """Queued -> running, if still queued (and still at ``dispatch``): the one conditional UPDATE
-    that lets a single message run the job, even when a stale or redelivered one turns up too."""
-    sql = (
-        f"UPDATE {_table()} SET status = %s, started_at = %s, heartbeat_at = %s, worker = %s, attempts = attempts + 1"
-        " WHERE id = %s AND status = %s"
-    )
-    params = [JobStatus.RUNNING.value, _stamp(now), _stamp(now), worker, job_id, JobStatus.QUEUED.value]
+@dataclass(frozen=True)
+class Success:
+    """A finished run's success, ready to be written (now, or batched with others)."""
+
+    job_id: int
+    dispatch: int
+    finished_at: datetime
+    result: dict
+
+
+def _db() -> BaseDatabaseWrapper:
+    return connections[DEFAULT_DB_ALIAS]  # looked up once per statement: each lookup is a thread-local
+
+
+def _table(db: BaseDatabaseWrapper) -> str:
+    return db.ops.quote_name(Job._meta.db_table)
+
+
+def _stamp(db: BaseDatabaseWrapper, moment: datetime):  # noqa: ANN202 (a backend-specific value)
+    return db.ops.adapt_datetimefield_value(moment)
+
+
+def _json(db: BaseDatabaseWrapper, value: dict):  # noqa: ANN202
+    return Job._meta.get_field("result").get_db_prep_save(value, db)
+
+
+def message_row(job: Job) -> dict:
+    """What the job's message carries about its row."""
+    return {name: getattr(job, name) for name in MESSAGE_FIELDS}
+
+
+def claim(job_id: int, dispatch: int | None, worker: str, now: datetime) -> int:
+    """Queued -> running, if still queued (and still at ``dispatch``); returns the attempt number
+    this run is, or 0 if the message may not run the job (cancelled, done, taken, or stale).
+
+    The one conditional UPDATE lets a single message run the job, even when a stale or
+    redelivered one turns up too.
+    """
+    db = _db()
+    mysql = db.vendor == "mysql"
+    where = f"id = {int(job_id)} AND status = '{_QUEUED}'"
     if dispatch is not None:
-        sql += " AND dispatch = %s"
-        params.append(dispatch)
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.rowcount == 1
+        where += f" AND dispatch = {int(dispatch)}"
+    sql = (
+        f"UPDATE {_table(db)} SET status = '{_RUNNING}', started_at = %s, heartbeat_at = %s, worker = %s,"
+        f" attempts = {'LAST_INSERT_ID(attempts + 1)' if mysql else 'attempts + 1'} WHERE {where}"
+    )
+    stamp = _stamp(db, now)
+    with db.cursor() as cursor:
+        cursor.execute(sql, [stamp, stamp, worker])
+        if mysql:
+            return cursor.lastrowid or 0  # 0: LAST_INSERT_ID(expr) was not evaluated (no row claimed)
+        if cursor.rowcount != 1:
+            return 0
+        cursor.execute(f"SELECT attempts FROM {_table(db)} WHERE id = %s", [job_id])
+        return cursor.fetchone()[0]
+
+
+def job_from_message(job_id: int, dispatch: int, row: dict, attempts: int, worker: str, now: datetime) -> Job:
+    """The Job just claimed, from its message; fields the message lacks are deferred (loaded on use).
+
+    Only for a first attempt: a re-run may carry a log, an error or a cancel request.
+    """
+    known = {
+        **{name: row[name] for name in MESSAGE_FIELDS},
+        "id": job_id,
+        "dispatch": dispatch,
+        "status": JobStatus.RUNNING.value,
+        "attempts": attempts,
+        "worker": worker,
+        "started_at": now,
+        "heartbeat_at": now,
+        "cancel_requested": False,
+    }
+    names = [field.attname for field in Job._meta.concrete_fields if field.attname in known]
+    return Job.from_db(DEFAULT_DB_ALIAS, names, [known[name] for name in names])
 
 
 def load(job_id: int) -> Job:
     """The whole row as a Job (a raw query skips building the SELECT; converters still apply)."""
-    return Job.objects.raw(f"SELECT * FROM {_table()} WHERE id = %s", [job_id])[0]
+    return Job.objects.raw(f"SELECT * FROM {_table(connection)} WHERE id = %s", [job_id])[0]
 
 
-def record_success(job: Job, result: dict, now: datetime) -> bool:
-    """Running -> succeeded (or cancelled if a cancel came in meanwhile) in one UPDATE, if the
-    run is still ours; frees the dedup key."""
-    result_value = Job._meta.get_field("result").get_db_prep_save(result, connection)
+def record_successes(successes: Sequence[Success], db: BaseDatabaseWrapper | None = None) -> int:
+    """Running -> succeeded (or cancelled if a cancel came in meanwhile), each row only if the
+    run is still ours, all in one UPDATE; frees the dedup keys. Returns how many rows it wrote.
+
+    ``db``: a connection of the caller's own (default: this thread's)."""
+    if not successes:
+        return 0
+    db = db or _db()
+    ids = [int(success.job_id) for success in successes]
+    cases = " ".join(f"WHEN {job_id} THEN %s" for job_id in ids)
+    dispatches = " ".join(f"WHEN {job_id} THEN {int(s.dispatch)}" for job_id, s in zip(ids, successes, strict=True))
+    params = [_stamp(db, success.finished_at) for success in successes]
+    params += [_json(db, success.result) for success in successes]
     sql = (
-        f"UPDATE {_table()} SET status = CASE WHEN cancel_requested THEN %s ELSE %s END,"
-        " finished_at = %s, error = '', result = %s, active_key = NULL"
-        " WHERE id = %s AND status = %s AND dispatch = %s"
+        f"UPDATE {_table(db)} SET status = CASE WHEN cancel_requested THEN '{_CANCELLED}' ELSE '{_SUCCEEDED}' END,"
+        f" finished_at = CASE id {cases} END, result = CASE id {cases} END, error = '', active_key = NULL"
+        f" WHERE id IN ({', '.join(map(str, ids))}) AND status = '{_RUNNING}' AND dispatch = CASE id {dispatches} END"
     )
-    params = [
-        JobStatus.CANCELLED.value,
-        JobStatus.SUCCEEDED.value,
-        _stamp(now),
-        result_value,
-        job.pk,
-        JobStatus.RUNNING.value,
-        job.dispatch,
-    ]
-    with connection.cursor() as cursor:
+    with db.cursor() as cursor:
         cursor.execute(sql, params)
-        return cursor.rowcount == 1
+        return cursor.rowcount

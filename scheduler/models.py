@@ -52,7 +52,6 @@ class Job(models.Model):
     class Meta:
         indexes = [
             models.Index(fields=["status", "priority", "enqueued_at"], name="job_status_priority"),
-            models.Index(fields=["dedup_key", "status"], name="job_dedup"),
             models.Index(fields=["cloud", "kind", "status"], name="job_cloud_kind"),
         ]
 

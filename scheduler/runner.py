@@ -20,6 +20,7 @@ import threading
 import time
 import traceback
 from contextlib import nullcontext
+from datetime import datetime
 from typing import Any
 
 from celery.exceptions import SoftTimeLimitExceeded
@@ -30,9 +31,10 @@ from django.utils import timezone
 
 from insightcloud.registry import RegistryError, registry
 from scheduler import job_rows
+from scheduler.held_success import held
 from scheduler.jobs import get_job_kind
 from scheduler.models import ACTIVE_STATUSES, LOG_LIMIT, Job, JobStatus
-from scheduler.queues import PRIORITIES
+from scheduler.queues import P0, PRIORITIES
 
 logger = logging.getLogger(__name__)
 
@@ -122,6 +124,7 @@ def send(job: Job, countdown: float | None = None, producer: Any = None) -> None
         limit = 3600
     task_for_priority(job.priority).apply_async(
         args=[job.pk, job.dispatch],
+        kwargs={"row": job_rows.message_row(job)},  # spares the worker a SELECT (scheduler.job_rows)
         queue=job.priority,
         countdown=countdown,
         soft_time_limit=limit,
@@ -260,20 +263,24 @@ def _check_connection() -> None:
     _last_task_at = now
 
 
-def execute(job_id: int, dispatch: int | None = None) -> str:
-    """Run one job if this message may: claim it with a conditional UPDATE first."""
+def execute(job_id: int, dispatch: int | None = None, row: dict | None = None) -> str:
+    """Run one job if this message may: claim it with a conditional UPDATE first.
+
+    ``row``: what the message carries about the job (``job_rows.message_row``); older messages
+    carry nothing, and the row is read instead.
+    """
     _check_connection()
-    try:
-        claimed = job_rows.claim(job_id, dispatch, worker_name(), timezone.now())
-    except (OperationalError, InterfaceError):  # the connection died while we were busy: reconnect once
-        connection.close()
-        claimed = job_rows.claim(job_id, dispatch, worker_name(), timezone.now())
-    if not claimed:
+    now = timezone.now()
+    attempts = _claim(job_id, dispatch, now)
+    if not attempts:
         logger.info(
             "job %s dispatch %s is not queued for this message (cancelled, done or taken); skipping", job_id, dispatch
         )
         return "skipped"
-    job = job_rows.load(job_id)
+    if row is not None and dispatch is not None and attempts == 1:
+        job = job_rows.job_from_message(job_id, dispatch, row, attempts, worker_name(), now)
+    else:
+        job = job_rows.load(job_id)
     try:
         spec = get_job_kind(job.kind)
     except RegistryError as exc:
@@ -303,9 +310,36 @@ def execute(job_id: int, dispatch: int | None = None) -> str:
     return _succeed(job, result if isinstance(result, dict) else {"value": result})
 
 
+def _claim(job_id: int, dispatch: int | None, now: datetime) -> int:
+    """The claim; the attempt number this run is, or 0 if this message may not run the job."""
+    try:
+        return job_rows.claim(job_id, dispatch, worker_name(), now)
+    except (OperationalError, InterfaceError):  # the connection died while we were idle: reconnect once
+        connection.close()
+        return job_rows.claim(job_id, dispatch, worker_name(), now)
+
+
+def _nothing_waits_on(job: Job) -> bool:
+    """Whether the job's success may be written a moment late (scheduler.held_success).
+
+    Not for p0 (a person watches on-demand work), nor with a dedup key (the key must be free the
+    moment the job ends, or a new request would be merged into a finished job), a follow-up to
+    chain (that looks for other active jobs once this one's end is committed) or a cancel request.
+    """
+    return job.priority != P0 and not job.dedup_key and job.kind not in FOLLOW_UPS and not job.cancel_requested
+
+
 def _succeed(job: Job, result: dict) -> str:
-    """Record the end in one UPDATE: cancelled if a cancel came in meanwhile, else succeeded."""
-    job_rows.record_success(job, result, timezone.now())
+    """Record the end in one UPDATE: cancelled if a cancel came in meanwhile, else succeeded.
+
+    In a worker process, a success nothing waits on is held back and written a few milliseconds
+    later with others (scheduler.held_success)."""
+    success = job_rows.Success(job.pk, job.dispatch, timezone.now(), result)
+    if held.enabled and _nothing_waits_on(job):
+        held.hold(success)
+        job.status = JobStatus.SUCCEEDED
+        return job.status
+    job_rows.record_successes([success])
     if job.cancel_requested or job.kind in FOLLOW_UPS:
         job.refresh_from_db(fields=["status"])
     else:

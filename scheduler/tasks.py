@@ -8,7 +8,9 @@ insightcloud/celery.py (Celery 5.7 deprecates the ``queue`` decorator argument).
 from __future__ import annotations
 
 from celery import Task, shared_task
+from celery.signals import worker_process_init, worker_process_shutdown
 
+from scheduler import held_success
 from scheduler.queues import PRIORITIES
 from scheduler.runner import execute
 
@@ -21,8 +23,8 @@ def task_name(priority: str) -> str:
 
 def _make_task(priority: str) -> Task:
     @shared_task(name=task_name(priority), acks_late=True, ignore_result=True)
-    def run_job(job_id: int, dispatch: int | None = None) -> str:
-        return execute(job_id, dispatch)
+    def run_job(job_id: int, dispatch: int | None = None, row: dict | None = None) -> str:
+        return execute(job_id, dispatch, row)
 
     return run_job
 
@@ -33,3 +35,7 @@ for _priority in PRIORITIES:
 
 def task_for_priority(priority: str) -> Task:
     return _TASKS[priority]
+
+
+worker_process_init.connect(held_success.on_worker_process_start, weak=False)
+worker_process_shutdown.connect(held_success.on_worker_process_exit, weak=False)

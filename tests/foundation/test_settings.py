@@ -16,7 +16,8 @@ from tests.processes import ROOT
 PROBE = (
     "import json, django; django.setup(); from django.conf import settings as s; import os; "
     "print(json.dumps({'engine': s.DATABASES['default']['ENGINE'], 'db_name': str(s.DATABASES['default']['NAME']), "
-    "'broker': s.CELERY_BROKER_URL, 'log_level': s.LOG_LEVEL, 'https_proxy': os.environ.get('https_proxy'), "
+    "'broker': s.CELERY_BROKER_URL, 'transport': getattr(s, 'CELERY_BROKER_TRANSPORT', None), "
+    "'log_level': s.LOG_LEVEL, 'https_proxy': os.environ.get('https_proxy'), "
     "'hosts': s.ALLOWED_HOSTS, 'data_dir': str(s.DATA_DIR)}))"
 )
 
@@ -66,6 +67,9 @@ def test_external_database_and_redis_are_used_when_configured(tmp_path):
     assert values["engine"] == "django.db.backends.mysql"
     assert values["db_name"] == "divvy"
     assert values["broker"] == "redis://:pw@redis.example:6379/0"
+    assert values["transport"] == "insightcloud.broker:Transport"
+    stock = json.loads(probe_settings({**env, "INSIGHTCLOUD_BROKER_TRANSPORT": "kombu"}).stdout)
+    assert stock["transport"] == "redis"
 
 
 def test_a_bad_port_is_one_line_naming_the_variable_and_a_non_zero_exit(tmp_path):
@@ -81,6 +85,7 @@ def test_a_bad_port_is_one_line_naming_the_variable_and_a_non_zero_exit(tmp_path
         ("DIVVY_REDIS_PORT", "70000", "DIVVY_REDIS_PORT: must be at most 65535"),
         ("INSIGHTCLOUD_DEBUG", "maybe", "INSIGHTCLOUD_DEBUG: expected true or false"),
         ("INSIGHTCLOUD_LOG_LEVEL", "LOUD", "INSIGHTCLOUD_LOG_LEVEL: expected one of DEBUG, INFO"),
+        ("INSIGHTCLOUD_BROKER_TRANSPORT", "rabbit", "INSIGHTCLOUD_BROKER_TRANSPORT: expected one of insightcloud"),
         ("INSIGHTCLOUD_ENCRYPTION_KEY", "not-a-key", "INSIGHTCLOUD_ENCRYPTION_KEY: not a Fernet key"),
         ("INSIGHTCLOUD_ENV_FILE", "/nonexistent/prod.env", "INSIGHTCLOUD_ENV_FILE: no such file"),
     ],

@@ -109,6 +109,12 @@ if "test_effect" not in registry.names("jobs"):
 
     FOLLOW_UPS[CHAIN_HARVEST] = CHAIN_EVALUATE
 
+# Worker processes of the held-success tests keep successes back long enough to be caught holding.
+if os.environ.get("TEST_HOLD_SECONDS"):
+    from scheduler import held_success
+
+    held_success.HOLD_SECONDS = float(os.environ["TEST_HOLD_SECONDS"])
+
 
 def journal_lines(path: Path) -> list[str]:
     return path.read_text().splitlines() if path.exists() else []
