@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import signal
 import subprocess
@@ -25,6 +26,20 @@ def status(port: int) -> dict | None:
             return json.loads(response.read())
     except (OSError, urllib.error.HTTPError):
         return None
+
+
+def leftover_processes(tmp_path) -> list[int]:
+    """Pids of the processes started with this test's data directory (the test drive and its children)."""
+    marker = f"INSIGHTCLOUD_DATA_DIR={tmp_path / 'data'}".encode()
+    pids = []
+    for entry in os.listdir("/proc"):
+        try:
+            with open(f"/proc/{entry}/environ", "rb") as handle:
+                if marker in handle.read().split(b"\0"):
+                    pids.append(int(entry))
+        except (OSError, ValueError):
+            continue
+    return pids
 
 
 def start_testdrive(env: dict, port: int, log) -> subprocess.Popen:
@@ -64,14 +79,17 @@ def test_testdrive_serves_a_healthy_status_and_stops_every_process_on_sigterm(tm
     time.sleep(0.5)
     assert status(port) is None
 
-    # A second start keeps the existing users and prints no password.
+    # A second start keeps the existing users and prints no password. It is stopped as soon as the
+    # web server answers, while the workers are still starting: nothing of it may be left running.
     with open(tmp_path / "second.log", "w") as log:
         process = start_testdrive(env, port, log)
         try:
             wait_for(lambda: status(port), timeout=90, what="the second test drive")
         finally:
             process.send_signal(signal.SIGTERM)
-            process.wait(timeout=40)
+            assert process.wait(timeout=40) == 0
+    wait_for(lambda: status(port) is None, timeout=20, what="the second test drive's web server to stop")
+    assert not leftover_processes(tmp_path), "a child outlived the test drive"
     second = (tmp_path / "second.log").read_text()
     assert "Users already exist" in second
     assert "password" not in second.lower().replace("users already exist", "")

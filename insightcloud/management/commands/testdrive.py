@@ -39,6 +39,11 @@ class Command(BaseCommand):
         demo = self.start_demo() if options["demo"] else None
         self.stdout.write(self.style.SUCCESS(f"InsightCloud test drive on http://{options['bind']}/ (Ctrl-C stops it)"))
         self.stdout.flush()
+        # From here on Ctrl-C/SIGTERM only ask us to stop: the children run in sessions of their own,
+        # so dying at once (say, while a worker is still starting) would leave them running.
+        self.stopping = threading.Event()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, lambda *_: self.stopping.set())
         children = self.start_children(options)
         code = self.supervise(children)
         if demo is not None:
@@ -89,6 +94,8 @@ class Command(BaseCommand):
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         children = {}
         for label, command in commands.items():
+            if self.stopping.is_set():
+                break  # asked to stop while starting: supervise() stops what did start
             child = subprocess.Popen(
                 command,
                 stdout=subprocess.PIPE,
@@ -112,7 +119,7 @@ class Command(BaseCommand):
         from scheduler.models import ProcessHeartbeat, ProcessRole
 
         started, deadline = timezone.now(), time.monotonic() + timeout
-        while time.monotonic() < deadline and child.poll() is None:
+        while time.monotonic() < deadline and child.poll() is None and not self.stopping.is_set():
             if ProcessHeartbeat.objects.filter(role=ProcessRole.WORKER, beat_at__gte=started).exists():
                 return
             time.sleep(0.5)
@@ -123,11 +130,8 @@ class Command(BaseCommand):
             sys.stdout.flush()
 
     def supervise(self, children: dict[str, subprocess.Popen]) -> int:
-        stopping = threading.Event()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(sig, lambda *_: stopping.set())
         code = 0
-        while not stopping.wait(0.5):
+        while not self.stopping.wait(0.5):
             dead = {label: child.poll() for label, child in children.items() if child.poll() is not None}
             if dead:
                 label, status = next(iter(dead.items()))
