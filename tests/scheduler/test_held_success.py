@@ -138,7 +138,7 @@ def test_successes_a_worker_holds_are_written_when_it_stops(redis_client, proces
 
 @needs_mysql
 @pytest.mark.slow
-def test_a_busy_worker_writes_held_successes_in_batches_a_moment_later(redis_client, processes, tmp_path):
+def test_a_busy_worker_records_every_held_success_with_its_result(redis_client, processes, tmp_path):
     jobs = [enqueue("noop", {"n": n})[0] for n in range(40)]
     processes("worker", "worker", "--concurrency", "2")
     wait_for(lambda: all(status_of(job) == JobStatus.SUCCEEDED for job in jobs), timeout=60, what="forty jobs")
