@@ -1,4 +1,4 @@
-"""A worker process writes the successes nothing waits on in batches, a few milliseconds late.
+"""A worker process writes the successes nothing waits on in batches, up to HOLD_SECONDS late.
 
 Recording a success is a round trip and a durable commit of its own; for short jobs that is as
 much as the job. In a Celery worker process on MariaDB (``enable()``, called at process start) a

@@ -332,8 +332,8 @@ def _nothing_waits_on(job: Job) -> bool:
 def _succeed(job: Job, result: dict) -> str:
     """Record the end in one UPDATE: cancelled if a cancel came in meanwhile, else succeeded.
 
-    In a worker process, a success nothing waits on is held back and written a few milliseconds
-    later with others (scheduler.held_success)."""
+    In a worker process, a success nothing waits on is held back and written with others, up to
+    50 ms later (scheduler.held_success)."""
     success = job_rows.Success(job.pk, job.dispatch, timezone.now(), result)
     if held.enabled and _nothing_waits_on(job):
         held.hold(success)
