@@ -14,13 +14,17 @@
 
 The machine may be shared: the load average is printed with the figures.
 
-Where a no-op job's time goes beyond bare Celery's (profiled, Nov 2026): the claim UPDATE, a
-durable commit in series with Celery's hand-off of the next message (the workers prefetch one
-message per process), and a share of the batched success UPDATE (scheduler.held_success); about
-half of it is MariaDB's own CPU, on the same two cores as the worker. The message carries the
-row's fields, so no SELECT. Prefetching more would hide the hand-off but let a general worker busy
-with long harvests hold p0 messages that the dedicated p0 worker would otherwise start at once,
-and a worker killed with -9 would strand its prefetched messages until the visibility timeout.
+Where a no-op job's time goes beyond bare Celery's (profiled, Nov 2026): a first attempt that
+nothing waits on (no dedup key, not p0, no follow-up) starts from its message without a claim
+(scheduler.runner ``_may_start_late``; the worker knows the retired dispatches from Redis without
+a round trip, scheduler.retired_dispatches), and its start and success reach the row in one
+batched UPDATE a moment later (scheduler.held_writes). What remains is building the Job from the
+message, a share of that UPDATE (MariaDB's CPU, on the same two cores as the worker), and every
+process waiting a little longer for the CPU. Harvests, evaluations and actions (a dedup key, a
+follow-up or p0) still claim their row with a conditional UPDATE. Prefetching more messages would
+hide the hand-off between messages but let a general worker busy with long harvests hold p0
+messages that the dedicated p0 worker would otherwise start at once, and a worker killed with -9
+would strand its prefetched messages until the visibility timeout.
 
 Needs MariaDB and Redis (the helper env); run with ``--small`` while developing:
 
@@ -49,7 +53,7 @@ from django.conf import settings  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 
 from scheduler.bulk import JobRequest, enqueue_many  # noqa: E402
-from scheduler.models import Job, JobStatus  # noqa: E402
+from scheduler.models import ACTIVE_STATUSES, Job, JobStatus  # noqa: E402
 from scheduler.runner import enqueue  # noqa: E402
 from tests.processes import process_env, start_manage, stop, wait_for  # noqa: E402
 
@@ -88,7 +92,7 @@ def drained(client, queue: str) -> bool:  # noqa: ANN001
 
 def time_drain(client, queue: str, total: int, start, done=lambda: True) -> float:  # noqa: ANN001
     """Start the consumer, then time from the first message taken to the queue empty and acked
-    and ``done()`` (ours: every Job row recorded, successes a worker held back included).
+    and ``done()`` (ours: every Job row recorded, starts and successes a worker held back included).
 
     Polls every 10 ms: faster polling would take CPU from the worker being measured on a small machine.
     """
@@ -160,7 +164,7 @@ def drain_ours(client, total: int, concurrency: int, log_dir: Path) -> tuple[flo
         "p2",
         total,
         lambda: start_worker("ours", "p2", concurrency, log_dir),
-        done=lambda: not Job.objects.filter(pk__in=jobs, status=JobStatus.RUNNING).exists(),
+        done=lambda: not Job.objects.filter(pk__in=jobs, status__in=ACTIVE_STATUSES).exists(),
     )
     done = Job.objects.filter(pk__in=jobs, status=JobStatus.SUCCEEDED).count()
     assert done == total, f"only {done} of {total} jobs succeeded"

@@ -1,4 +1,4 @@
-"""The worker's statements on a Job row for every job it runs: claim it, record its success.
+"""The worker's statements on a Job row for every job it runs: claim it, record its start and success.
 
 A no-op job's bookkeeping used to cost more than Celery's own work for its message, so the hot
 path is built for few round trips and little work in the database:
@@ -8,8 +8,12 @@ path is built for few round trips and little work in the database:
   (read from the row only if a handler asks). Retries and re-runs load the whole row.
 - On MariaDB/MySQL the claim returns the new attempt count through ``LAST_INSERT_ID(expr)``
   (there is no ``UPDATE … RETURNING``): 0 means this message may not run the job.
+- A job that starts late (scheduler.runner ``_may_start_late``) has no claim: its start is written
+  by ``record_starts`` once it has run a moment, or together with its success by
+  ``record_successes`` (queued -> succeeded in one step) if it ends first. Both write a row only
+  if it is still queued at the message's dispatch.
 - ``record_successes`` writes any number of successes in one statement: a worker process
-  batches the successes nothing waits on (scheduler.held_success).
+  batches the successes nothing waits on (scheduler.held_writes).
 
 Everything rarer (failures, retries, cancel, the reaper) stays on the ORM in scheduler.runner.
 Status values are our own constants and ids are ints, so they are written into the SQL (escaping
@@ -19,6 +23,8 @@ name, the result) is always a parameter.
 
 from __future__ import annotations
 
+import functools
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -28,7 +34,7 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 
 from scheduler.models import Job, JobStatus
 
-#: The row's fields a message carries; none of them changes after the job is created.
+#: The row's fields a message carries; none of them changes while the message waits in its queue.
 MESSAGE_FIELDS = ("kind", "priority", "arguments", "dedup_key", "cloud_id", "organization_id", "requested_by")
 
 _RUNNING, _QUEUED = JobStatus.RUNNING.value, JobStatus.QUEUED.value
@@ -36,13 +42,26 @@ _SUCCEEDED, _CANCELLED = JobStatus.SUCCEEDED.value, JobStatus.CANCELLED.value
 
 
 @dataclass(frozen=True)
+class Start:
+    """A run that started without a claim, to be recorded as running (or with its success)."""
+
+    job_id: int
+    dispatch: int
+    started_at: datetime
+    worker: str
+
+
+@dataclass(frozen=True)
 class Success:
-    """A finished run's success, ready to be written (now, or batched with others)."""
+    """A finished run's success, ready to be written (now, or batched with others).
+
+    ``start``: the run's start, when it was never written (the row is still queued)."""
 
     job_id: int
     dispatch: int
     finished_at: datetime
     result: dict
+    start: Start | None = None
 
 
 def _db() -> BaseDatabaseWrapper:
@@ -62,8 +81,9 @@ def _json(db: BaseDatabaseWrapper, value: dict):  # noqa: ANN202
 
 
 def message_row(job: Job) -> dict:
-    """What the job's message carries about its row."""
-    return {name: getattr(job, name) for name in MESSAGE_FIELDS}
+    """What the job's message carries about its row, with ``attempts`` (the runs before this one;
+    0 for a first attempt) and ``sent_at`` (epoch seconds; see scheduler.retired_dispatches)."""
+    return {**{name: getattr(job, name) for name in MESSAGE_FIELDS}, "attempts": job.attempts, "sent_at": time.time()}
 
 
 def claim(job_id: int, dispatch: int | None, worker: str, now: datetime) -> int:
@@ -109,8 +129,16 @@ def job_from_message(job_id: int, dispatch: int, row: dict, attempts: int, worke
         "heartbeat_at": now,
         "cancel_requested": False,
     }
-    names = [field.attname for field in Job._meta.concrete_fields if field.attname in known]
+    names = _message_attnames()
     return Job.from_db(DEFAULT_DB_ALIAS, names, [known[name] for name in names])
+
+
+@functools.cache
+def _message_attnames() -> list[str]:
+    """The fields ``job_from_message`` knows, in the model's order (``from_db`` wants that order)."""
+    known = {*MESSAGE_FIELDS, "id", "dispatch", "status", "attempts", "worker", "started_at", "heartbeat_at"}
+    known.add("cancel_requested")
+    return [field.attname for field in Job._meta.concrete_fields if field.attname in known]
 
 
 def load(job_id: int) -> Job:
@@ -118,23 +146,74 @@ def load(job_id: int) -> Job:
     return Job.objects.raw(f"SELECT * FROM {_table(connection)} WHERE id = %s", [job_id])[0]
 
 
+def _cases(ids: Sequence[int], values: str) -> str:
+    return " ".join(f"WHEN {job_id} THEN {value}" for job_id, value in zip(ids, values, strict=True))
+
+
+def record_starts(starts: Sequence[Start], db: BaseDatabaseWrapper | None = None) -> set[int]:
+    """Queued -> running for runs that started without a claim, each row only if it is still queued
+    at the run's dispatch (a cancel, or a newer dispatch, takes the job away). Returns the ids of
+    the rows written."""
+    if not starts:
+        return set()
+    db = db or _db()
+    ids = [int(start.job_id) for start in starts]
+    stamps = _cases(ids, ["%s"] * len(ids))
+    params = [_stamp(db, start.started_at) for start in starts] * 2 + [start.worker for start in starts]
+    dispatches = _cases(ids, [str(int(start.dispatch)) for start in starts])
+    sql = (
+        f"UPDATE {_table(db)} SET status = '{_RUNNING}', started_at = CASE id {stamps} END,"
+        f" heartbeat_at = CASE id {stamps} END, worker = CASE id {stamps} END, attempts = attempts + 1"
+        f" WHERE id IN ({', '.join(map(str, ids))}) AND status = '{_QUEUED}' AND dispatch = CASE id {dispatches} END"
+    )
+    with db.cursor() as cursor:
+        cursor.execute(sql, params)
+        if cursor.rowcount == len(ids):
+            return set(ids)
+        # Some were taken away: which rows are ours now (a batch's starts share one worker name)?
+        cursor.execute(
+            f"SELECT id FROM {_table(db)} WHERE id IN ({', '.join(map(str, ids))}) AND status = '{_RUNNING}'"
+            f" AND dispatch = CASE id {dispatches} END AND worker = %s",
+            [starts[0].worker],
+        )
+        return {row[0] for row in cursor.fetchall()}
+
+
 def record_successes(successes: Sequence[Success], db: BaseDatabaseWrapper | None = None) -> int:
     """Running -> succeeded (or cancelled if a cancel came in meanwhile), each row only if the
     run is still ours, all in one UPDATE; frees the dedup keys. Returns how many rows it wrote.
 
+    A success that carries its start (never written) takes its row from queued to succeeded, with
+    the start's time, worker and attempt, if the row is still queued at the run's dispatch.
     ``db``: a connection of the caller's own (default: this thread's)."""
     if not successes:
         return 0
     db = db or _db()
     ids = [int(success.job_id) for success in successes]
-    cases = " ".join(f"WHEN {job_id} THEN %s" for job_id in ids)
-    dispatches = " ".join(f"WHEN {job_id} THEN {int(s.dispatch)}" for job_id, s in zip(ids, successes, strict=True))
-    params = [_stamp(db, success.finished_at) for success in successes]
+    values = _cases(ids, ["%s"] * len(ids))
+    dispatches = _cases(ids, [str(int(success.dispatch)) for success in successes])
+    starts = [(job_id, s.start) for job_id, s in zip(ids, successes, strict=True) if s.start]
+    # A run whose start was written must still be running; one that carries its start, still queued.
+    expected = _cases(ids, [f"'{_QUEUED}'" if success.start else f"'{_RUNNING}'" for success in successes])
+    params, start_sets = [], ""
+    if starts:
+        # Assignments are made left to right (MariaDB/MySQL), so these read the old status.
+        start_ids = [job_id for job_id, _ in starts]
+        started = _cases(start_ids, ["%s"] * len(starts))
+        params = [_stamp(db, start.started_at) for _, start in starts] + [start.worker for _, start in starts]
+        start_sets = (
+            f" started_at = CASE WHEN status = '{_QUEUED}' THEN CASE id {started} END ELSE started_at END,"
+            f" worker = CASE WHEN status = '{_QUEUED}' THEN CASE id {started} END ELSE worker END,"
+            f" attempts = CASE WHEN status = '{_QUEUED}' THEN attempts + 1 ELSE attempts END,"
+        )
+    params += [_stamp(db, success.finished_at) for success in successes]
     params += [_json(db, success.result) for success in successes]
     sql = (
-        f"UPDATE {_table(db)} SET status = CASE WHEN cancel_requested THEN '{_CANCELLED}' ELSE '{_SUCCEEDED}' END,"
-        f" finished_at = CASE id {cases} END, result = CASE id {cases} END, error = '', active_key = NULL"
-        f" WHERE id IN ({', '.join(map(str, ids))}) AND status = '{_RUNNING}' AND dispatch = CASE id {dispatches} END"
+        f"UPDATE {_table(db)} SET{start_sets}"
+        f" status = CASE WHEN cancel_requested THEN '{_CANCELLED}' ELSE '{_SUCCEEDED}' END,"
+        f" finished_at = CASE id {values} END, result = CASE id {values} END, error = '', active_key = NULL"
+        f" WHERE id IN ({', '.join(map(str, ids))}) AND status = CASE id {expected} END"
+        f" AND dispatch = CASE id {dispatches} END"
     )
     with db.cursor() as cursor:
         cursor.execute(sql, params)

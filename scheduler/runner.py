@@ -6,6 +6,9 @@ The Job row is the truth; Celery messages only say "try to run job N (dispatch D
   makes "one queued-or-running job per key" hold even when two processes enqueue at once.
 - Every send bumps ``Job.dispatch``; ``execute`` claims the job with a conditional UPDATE on
   (status queued, dispatch D), so a redelivered or stale message never runs a job twice.
+  A first attempt that nothing waits on starts without the claim (``_may_start_late``): a message
+  is taken from its queue by one worker only, a redelivered one always claims, and whatever takes
+  a queued job away from its message marks that dispatch retired (scheduler.retired_dispatches).
 - A thread beats ``Job.heartbeat_at`` while the job runs and picks up ``cancel_requested``; the
   scheduler's reaper re-enqueues a running job whose heartbeat went stale (its worker died).
 """
@@ -30,8 +33,8 @@ from django.db.models import F
 from django.utils import timezone
 
 from insightcloud.registry import RegistryError, registry
-from scheduler import job_rows
-from scheduler.held_success import held
+from scheduler import job_rows, retired_dispatches
+from scheduler.held_writes import held
 from scheduler.jobs import get_job_kind
 from scheduler.models import ACTIVE_STATUSES, LOG_LIMIT, Job, JobStatus
 from scheduler.queues import P0, PRIORITIES
@@ -106,6 +109,7 @@ def _promote(job: Job, priority: str) -> Job:
         priority=priority, dispatch=F("dispatch") + 1
     )
     if moved:
+        retired_dispatches.retire(job.pk, job.dispatch)
         job.refresh_from_db()
         logger.info("job %s promoted to %s", job.pk, priority)
         transaction.on_commit(lambda: send(job))
@@ -235,6 +239,8 @@ class _JobHeartbeats:
 
     @staticmethod
     def beat(job: Job) -> None:
+        if getattr(job, "start_pending", False):
+            return  # started without a claim, and its start is not written yet (scheduler.held_writes)
         ours = Job.objects.filter(pk=job.pk, status=JobStatus.RUNNING, dispatch=job.dispatch)
         if not ours.update(heartbeat_at=timezone.now()):
             job.lost_lease = True
@@ -263,24 +269,37 @@ def _check_connection() -> None:
     _last_task_at = now
 
 
-def execute(job_id: int, dispatch: int | None = None, row: dict | None = None) -> str:
-    """Run one job if this message may: claim it with a conditional UPDATE first.
+def execute(job_id: int, dispatch: int | None = None, row: dict | None = None, redelivered: bool = False) -> str:
+    """Run one job if this message may: claim it with a conditional UPDATE first, or start it
+    without one when it may start late (its start is then written with its success).
 
     ``row``: what the message carries about the job (``job_rows.message_row``); older messages
-    carry nothing, and the row is read instead.
+    carry nothing, and the row is read instead. ``redelivered``: the broker delivered this message
+    before (its worker died, or it was restored): it claims the row, whatever it is.
     """
     _check_connection()
     now = timezone.now()
-    attempts = _claim(job_id, dispatch, now)
-    if not attempts:
-        logger.info(
-            "job %s dispatch %s is not queued for this message (cancelled, done or taken); skipping", job_id, dispatch
-        )
-        return "skipped"
-    if row is not None and dispatch is not None and attempts == 1:
-        job = job_rows.job_from_message(job_id, dispatch, row, attempts, worker_name(), now)
+    if (
+        row is not None
+        and dispatch is not None
+        and _may_start_late(row, redelivered)
+        and retired_dispatches.watch.may_start(job_id, dispatch)  # if not, the claim finds out why
+    ):
+        job = job_rows.job_from_message(job_id, dispatch, row, 1, worker_name(), now)
+        held.hold_start(job)
     else:
-        job = job_rows.load(job_id)
+        attempts = _claim(job_id, dispatch, now)
+        if not attempts:
+            logger.info(
+                "job %s dispatch %s is not queued for this message (cancelled, done or taken); skipping",
+                job_id,
+                dispatch,
+            )
+            return "skipped"
+        if row is not None and dispatch is not None and attempts == 1:
+            job = job_rows.job_from_message(job_id, dispatch, row, attempts, worker_name(), now)
+        else:
+            job = job_rows.load(job_id)
     try:
         spec = get_job_kind(job.kind)
     except RegistryError as exc:
@@ -319,26 +338,50 @@ def _claim(job_id: int, dispatch: int | None, now: datetime) -> int:
         return job_rows.claim(job_id, dispatch, worker_name(), now)
 
 
-def _nothing_waits_on(job: Job) -> bool:
-    """Whether the job's success may be written a moment late (scheduler.held_success).
+def _waited_on(priority: str, dedup_key: str, kind: str) -> bool:
+    """Whether something waits for a job's row to change the moment the job starts or ends.
 
-    Not for p0 (a person watches on-demand work), nor with a dedup key (the key must be free the
-    moment the job ends, or a new request would be merged into a finished job), a follow-up to
-    chain (that looks for other active jobs once this one's end is committed) or a cancel request.
+    p0: a person watches on-demand work. A dedup key must be free the moment the job ends, or a new
+    request would be merged into a finished job. A follow-up to chain looks for other active jobs
+    once this one's end is committed.
     """
-    return job.priority != P0 and not job.dedup_key and job.kind not in FOLLOW_UPS and not job.cancel_requested
+    return priority == P0 or bool(dedup_key) or kind in FOLLOW_UPS
+
+
+def _nothing_waits_on(job: Job) -> bool:
+    """Whether the job's success may be written a moment late (scheduler.held_writes): nothing
+    waits on it (``_waited_on``) and no cancel request came in."""
+    return not _waited_on(job.priority, job.dedup_key, job.kind) and not job.cancel_requested
+
+
+def _may_start_late(row: dict, redelivered: bool) -> bool:
+    """Whether a message may start its job without claiming the row first (scheduler.held_writes).
+
+    Only in a worker process that holds writes, for a first attempt nothing waits on, from a
+    message delivered for the first time: a redelivered one may be the copy of a run that died
+    before its start was written, and must find out from the row.
+    """
+    return (
+        held.enabled
+        and not redelivered
+        and row.get("attempts") == 0
+        and retired_dispatches.fresh(row.get("sent_at"))
+        and not _waited_on(row["priority"], row["dedup_key"], row["kind"])
+    )
 
 
 def _succeed(job: Job, result: dict) -> str:
     """Record the end in one UPDATE: cancelled if a cancel came in meanwhile, else succeeded.
 
     In a worker process, a success nothing waits on is held back and written with others, up to
-    50 ms later (scheduler.held_success)."""
+    50 ms later (scheduler.held_writes)."""
     success = job_rows.Success(job.pk, job.dispatch, timezone.now(), result)
     if held.enabled and _nothing_waits_on(job):
         held.hold(success)
         job.status = JobStatus.SUCCEEDED
         return job.status
+    if not held.write_start_now(job):
+        return "lost"
     job_rows.record_successes([success])
     if job.cancel_requested or job.kind in FOLLOW_UPS:
         job.refresh_from_db(fields=["status"])
@@ -351,6 +394,9 @@ def _succeed(job: Job, result: dict) -> str:
 
 def _handle_error(job: Job, exc: Exception) -> str:
     error = f"{type(exc).__name__}: {exc}"
+    if not held.write_start_now(job):
+        logger.warning("job %s failed after it was taken away (%s); leaving it", job.pk, error)
+        return "lost"
     job.refresh_from_db(fields=["cancel_requested"])
     if job.cancel_requested:
         return _finish(job, JobStatus.CANCELLED, error=error)
@@ -371,6 +417,8 @@ def _handle_error(job: Job, exc: Exception) -> str:
 
 
 def _finish(job: Job, status: str, *, error: str = "", result: dict | None = None, log: str = "") -> str:
+    if not held.write_start_now(job):
+        return "lost"
     if log:
         append_log(job, log)
     Job.objects.filter(pk=job.pk, status=JobStatus.RUNNING, dispatch=job.dispatch).update(
@@ -416,15 +464,20 @@ def cancel(job_id: int, *, by: str = "") -> str:
     Returns the outcome: "cancelled", "cancelling", or the status of a job already finished.
     Raises Job.DoesNotExist for an unknown id.
     """
-    job = Job.objects.get(pk=job_id)
     note = f"cancelled by {by}" if by else "cancelled"
-    if Job.objects.filter(pk=job_id, status=JobStatus.QUEUED).update(
-        status=JobStatus.CANCELLED, cancel_requested=True, finished_at=timezone.now(), error=note, active_key=None
-    ):
-        append_log(job, note)
-        return "cancelled"
-    if Job.objects.filter(pk=job_id, status=JobStatus.RUNNING).update(cancel_requested=True):
-        append_log(job, f"cancel requested by {by or 'someone'}")
-        return "cancelling"
-    job.refresh_from_db()
-    return job.status
+    for _ in range(5):  # a promotion may give the queued job a new dispatch between our read and write
+        job = Job.objects.get(pk=job_id)
+        if job.status == JobStatus.QUEUED:
+            same_message = Job.objects.filter(pk=job_id, status=JobStatus.QUEUED, dispatch=job.dispatch)
+            ended = {"finished_at": timezone.now(), "error": note, "active_key": None}
+            if same_message.update(status=JobStatus.CANCELLED, cancel_requested=True, **ended):
+                retired_dispatches.retire(job_id, job.dispatch)
+                append_log(job, note)
+                return "cancelled"
+        elif job.status == JobStatus.RUNNING:
+            if Job.objects.filter(pk=job_id, status=JobStatus.RUNNING).update(cancel_requested=True):
+                append_log(job, f"cancel requested by {by or 'someone'}")
+                return "cancelling"
+        else:
+            return job.status
+    return Job.objects.get(pk=job_id).status

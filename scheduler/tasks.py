@@ -10,7 +10,7 @@ from __future__ import annotations
 from celery import Task, shared_task
 from celery.signals import worker_process_init, worker_process_shutdown
 
-from scheduler import held_success
+from scheduler import held_writes, retired_dispatches
 from scheduler.queues import PRIORITIES
 from scheduler.runner import execute
 
@@ -22,9 +22,10 @@ def task_name(priority: str) -> str:
 
 
 def _make_task(priority: str) -> Task:
-    @shared_task(name=task_name(priority), acks_late=True, ignore_result=True)
-    def run_job(job_id: int, dispatch: int | None = None, row: dict | None = None) -> str:
-        return execute(job_id, dispatch, row)
+    @shared_task(name=task_name(priority), acks_late=True, ignore_result=True, bind=True)
+    def run_job(task: Task, job_id: int, dispatch: int | None = None, row: dict | None = None) -> str:
+        redelivered = bool((task.request.delivery_info or {}).get("redelivered"))
+        return execute(job_id, dispatch, row, redelivered)
 
     return run_job
 
@@ -37,5 +38,13 @@ def task_for_priority(priority: str) -> Task:
     return _TASKS[priority]
 
 
-worker_process_init.connect(held_success.on_worker_process_start, weak=False)
-worker_process_shutdown.connect(held_success.on_worker_process_exit, weak=False)
+def _on_worker_process_start(**_: object) -> None:
+    """Celery's worker_process_init: hold writes, and (with Redis) follow the retired dispatches,
+    so that first attempts nothing waits on may start without a claim (scheduler.runner)."""
+    held_writes.held.enable()
+    if held_writes.held.enabled and retired_dispatches.available():
+        retired_dispatches.watch.start()
+
+
+worker_process_init.connect(_on_worker_process_start, weak=False)
+worker_process_shutdown.connect(held_writes.on_worker_process_exit, weak=False)

@@ -109,11 +109,11 @@ if "test_effect" not in registry.names("jobs"):
 
     FOLLOW_UPS[CHAIN_HARVEST] = CHAIN_EVALUATE
 
-# Worker processes of the held-success tests keep successes back long enough to be caught holding.
+# Worker processes of the held-writes tests keep writes back long enough to be caught holding.
 if os.environ.get("TEST_HOLD_SECONDS"):
-    from scheduler import held_success
+    from scheduler import held_writes
 
-    held_success.HOLD_SECONDS = float(os.environ["TEST_HOLD_SECONDS"])
+    held_writes.HOLD_SECONDS = float(os.environ["TEST_HOLD_SECONDS"])
 
 
 def journal_lines(path: Path) -> list[str]:

@@ -80,9 +80,10 @@ class Command(BaseCommand):
         if not election.is_leader:
             return
         from scheduler.planner import plan_harvests
-        from scheduler.reaper import reap_stale_jobs, resend_lost_messages
+        from scheduler.reaper import reap_stale_jobs, recover_unrecorded_starts, resend_lost_messages
 
         self.step("reaper", reap_stale_jobs)
+        self.step("unrecorded starts", recover_unrecorded_starts)
         self.step("lost messages", resend_lost_messages)
         if election.is_leader:
             self.step("harvest planning", plan_harvests)
