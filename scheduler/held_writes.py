@@ -176,15 +176,12 @@ class HeldWrites:
                 if time.monotonic() - self._last_write_at > IDLE_CHECK_SECONDS:
                     close_old_connections()  # this thread's own connection, after a quiet spell
                 self._record_starts(starts)
+                starts = []  # written: not again, should the successes fail
                 job_rows.record_successes(successes)
                 self._last_write_at = time.monotonic()
             except Exception:
-                logger.warning(
-                    "could not record %d job starts and %d successes; retrying in 1 s",
-                    len(starts),
-                    len(successes),
-                    exc_info=True,
-                )
+                count = f"{len(starts)} job starts and {len(successes)} successes"
+                logger.warning("could not record %s; retrying in 1 s", count, exc_info=True)
                 close_old_connections()
                 self._last_write_at = 0.0
                 with self._lock:

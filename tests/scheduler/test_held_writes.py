@@ -10,7 +10,7 @@ import time
 from datetime import timedelta
 
 import pytest
-from django.db import connection
+from django.db import OperationalError, connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -199,6 +199,34 @@ def test_the_writer_thread_records_a_long_job_as_running_and_then_its_end():
     writes.hold(job_rows.Success(jobs[0].pk, jobs[0].dispatch, timezone.now(), {"long": True}))
     wait_for(lambda: status_of(jobs[0]) == JobStatus.SUCCEEDED, timeout=5, what="the long job's end")
     assert Job.objects.get(pk=jobs[0].pk).result == {"long": True}
+
+
+def test_a_batch_the_database_refused_is_written_again_and_nothing_is_lost(monkeypatch):
+    writes = HeldWrites()
+    writes.enable()
+    if not writes.enabled:
+        pytest.skip("writes are held on MariaDB/MySQL only")
+    record_successes, refusals = job_rows.record_successes, []
+
+    def refuse_once(successes, db=None):  # noqa: ANN001, ANN202
+        if not refusals:
+            refusals.append(len(successes))
+            raise OperationalError(2013, "Lost connection to server during query")
+        return record_successes(successes, db)
+
+    monkeypatch.setattr(job_rows, "record_successes", refuse_once)
+    long, quick = (enqueue("noop", {"n": n})[0] for n in range(2))
+    built = {
+        job.pk: job_rows.job_from_message(job.pk, job.dispatch, job_rows.message_row(job), 1, "host:1", timezone.now())
+        for job in (long, quick)
+    }
+    writes.hold_start(built[long.pk])
+    writes.hold_start(built[quick.pk])
+    writes.hold(job_rows.Success(quick.pk, quick.dispatch, timezone.now(), {}))  # one batch: a start, a success
+    wait_for(lambda: status_of(quick) == JobStatus.SUCCEEDED, timeout=10, what="the second try")
+    assert refusals == [1]
+    assert status_of(long) == JobStatus.RUNNING, "its start was written"
+    assert not getattr(built[long.pk], "lost_lease", False), "and the job is still ours"
 
 
 def test_the_heartbeat_leaves_a_job_whose_start_is_not_written_yet_alone():
