@@ -114,7 +114,8 @@ def claim(job_id: int, dispatch: int | None, worker: str, now: datetime) -> int:
 
 
 def job_from_message(job_id: int, dispatch: int, row: dict, attempts: int, worker: str, now: datetime) -> Job:
-    """The Job just claimed, from its message; fields the message lacks are deferred (loaded on use).
+    """The Job just claimed (or started without a claim), from its message; fields the message lacks
+    are deferred (loaded on use).
 
     Only for a first attempt: a re-run may carry a log, an error or a cancel request.
     """
@@ -129,16 +130,14 @@ def job_from_message(job_id: int, dispatch: int, row: dict, attempts: int, worke
         "heartbeat_at": now,
         "cancel_requested": False,
     }
-    names = _message_attnames()
+    names = _in_model_order(tuple(known))
     return Job.from_db(DEFAULT_DB_ALIAS, names, [known[name] for name in names])
 
 
 @functools.cache
-def _message_attnames() -> list[str]:
-    """The fields ``job_from_message`` knows, in the model's order (``from_db`` wants that order)."""
-    known = {*MESSAGE_FIELDS, "id", "dispatch", "status", "attempts", "worker", "started_at", "heartbeat_at"}
-    known.add("cancel_requested")
-    return [field.attname for field in Job._meta.concrete_fields if field.attname in known]
+def _in_model_order(names: tuple[str, ...]) -> list[str]:
+    """``names`` in the order of the model's fields (``from_db`` wants that order); worked out once."""
+    return [field.attname for field in Job._meta.concrete_fields if field.attname in names]
 
 
 def load(job_id: int) -> Job:
@@ -146,7 +145,7 @@ def load(job_id: int) -> Job:
     return Job.objects.raw(f"SELECT * FROM {_table(connection)} WHERE id = %s", [job_id])[0]
 
 
-def _cases(ids: Sequence[int], values: str) -> str:
+def _cases(ids: Sequence[int], values: Sequence[str]) -> str:
     return " ".join(f"WHEN {job_id} THEN {value}" for job_id, value in zip(ids, values, strict=True))
 
 
@@ -158,12 +157,12 @@ def record_starts(starts: Sequence[Start], db: BaseDatabaseWrapper | None = None
         return set()
     db = db or _db()
     ids = [int(start.job_id) for start in starts]
-    stamps = _cases(ids, ["%s"] * len(ids))
+    each = _cases(ids, ["%s"] * len(ids))  # one parameter per row
     params = [_stamp(db, start.started_at) for start in starts] * 2 + [start.worker for start in starts]
     dispatches = _cases(ids, [str(int(start.dispatch)) for start in starts])
     sql = (
-        f"UPDATE {_table(db)} SET status = '{_RUNNING}', started_at = CASE id {stamps} END,"
-        f" heartbeat_at = CASE id {stamps} END, worker = CASE id {stamps} END, attempts = attempts + 1"
+        f"UPDATE {_table(db)} SET status = '{_RUNNING}', started_at = CASE id {each} END,"
+        f" heartbeat_at = CASE id {each} END, worker = CASE id {each} END, attempts = attempts + 1"
         f" WHERE id IN ({', '.join(map(str, ids))}) AND status = '{_QUEUED}' AND dispatch = CASE id {dispatches} END"
     )
     with db.cursor() as cursor:
@@ -190,7 +189,7 @@ def record_successes(successes: Sequence[Success], db: BaseDatabaseWrapper | Non
         return 0
     db = db or _db()
     ids = [int(success.job_id) for success in successes]
-    values = _cases(ids, ["%s"] * len(ids))
+    each = _cases(ids, ["%s"] * len(ids))  # one parameter per row
     dispatches = _cases(ids, [str(int(success.dispatch)) for success in successes])
     starts = [(job_id, s.start) for job_id, s in zip(ids, successes, strict=True) if s.start]
     # A run whose start was written must still be running; one that carries its start, still queued.
@@ -211,7 +210,7 @@ def record_successes(successes: Sequence[Success], db: BaseDatabaseWrapper | Non
     sql = (
         f"UPDATE {_table(db)} SET{start_sets}"
         f" status = CASE WHEN cancel_requested THEN '{_CANCELLED}' ELSE '{_SUCCEEDED}' END,"
-        f" finished_at = CASE id {values} END, result = CASE id {values} END, error = '', active_key = NULL"
+        f" finished_at = CASE id {each} END, result = CASE id {each} END, error = '', active_key = NULL"
         f" WHERE id IN ({', '.join(map(str, ids))}) AND status = CASE id {expected} END"
         f" AND dispatch = CASE id {dispatches} END"
     )

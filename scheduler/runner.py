@@ -279,9 +279,9 @@ def execute(job_id: int, dispatch: int | None = None, row: dict | None = None, r
     """
     _check_connection()
     now = timezone.now()
+    from_message = row is not None and dispatch is not None
     if (
-        row is not None
-        and dispatch is not None
+        from_message
         and _may_start_late(row, redelivered)
         and retired_dispatches.watch.may_start(job_id, dispatch)  # if not, the claim finds out why
     ):
@@ -296,7 +296,7 @@ def execute(job_id: int, dispatch: int | None = None, row: dict | None = None, r
                 dispatch,
             )
             return "skipped"
-        if row is not None and dispatch is not None and attempts == 1:
+        if from_message and attempts == 1:
             job = job_rows.job_from_message(job_id, dispatch, row, attempts, worker_name(), now)
         else:
             job = job_rows.load(job_id)
