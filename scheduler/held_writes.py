@@ -8,8 +8,9 @@ start) they are held here instead, and a thread writes what is held in one state
 - a success nothing waits on (scheduler.runner ``_nothing_waits_on``) — written with others;
 - the start of a job that began without a claim (``_may_start_late``) — written once the job has
   run HOLD_SECONDS, or, if it ends first, together with its success: the row goes from queued to
-  succeeded in one write. A start the row no longer allows (the job was cancelled, or given a
-  newer dispatch, meanwhile) tells the job to stop, as a lost lease does.
+  succeeded in one write. A job cancelled meanwhile keeps the cancel (it stops at its next check,
+  as a running job does, and its end is recorded as cancelled); a start the row no longer allows
+  (the job was given a newer dispatch meanwhile) tells the job to stop, as a lost lease does.
 
 Before anything else writes a late-started job's row (its failure, a retry), ``write_start_now``
 records its start. On the process's exit (recycling, shutdown, SIGTERM) what is held is written at
@@ -135,7 +136,7 @@ class HeldWrites:
         written = job_rows.record_starts([held.start for held in starts], db)
         for held in starts:
             if held.start.job_id not in written:
-                logger.info("job %s was cancelled or given to another run before its start was recorded", held.job.pk)
+                logger.info("job %s was given to another run before its start was recorded", held.job.pk)
                 held.job.lost_lease = True
                 held.job.cancel_requested = True
             held.job.start_pending = False

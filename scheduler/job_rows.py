@@ -11,7 +11,7 @@ path is built for few round trips and little work in the database:
 - A job that starts late (scheduler.runner ``_may_start_late``) has no claim: its start is written
   by ``record_starts`` once it has run a moment, or together with its success by
   ``record_successes`` (queued -> succeeded in one step) if it ends first. Both write a row only
-  if it is still queued at the message's dispatch.
+  if it is not started yet at the message's dispatch (``_NOT_STARTED``).
 - ``record_successes`` writes any number of successes in one statement: a worker process
   batches the successes nothing waits on (scheduler.held_writes).
 
@@ -149,10 +149,15 @@ def _cases(ids: Sequence[int], values: Sequence[str]) -> str:
     return " ".join(f"WHEN {job_id} THEN {value}" for job_id, value in zip(ids, values, strict=True))
 
 
+#: A row a run that started without a claim may still write: queued, or cancelled while its run was
+#: already starting (the cancel then stands, as for a running job, and the run's end is recorded).
+_NOT_STARTED = f"(status = '{_QUEUED}' OR (status = '{_CANCELLED}' AND cancel_requested AND started_at IS NULL))"
+
+
 def record_starts(starts: Sequence[Start], db: BaseDatabaseWrapper | None = None) -> set[int]:
-    """Queued -> running for runs that started without a claim, each row only if it is still queued
-    at the run's dispatch (a cancel, or a newer dispatch, takes the job away). Returns the ids of
-    the rows written."""
+    """-> running for runs that started without a claim, each row only if it is not started yet at
+    the run's dispatch (``_NOT_STARTED``; a newer dispatch takes the job away). A row cancelled
+    meanwhile keeps its cancel request: the job stops at its next check. Returns the ids written."""
     if not starts:
         return set()
     db = db or _db()
@@ -162,8 +167,9 @@ def record_starts(starts: Sequence[Start], db: BaseDatabaseWrapper | None = None
     dispatches = _cases(ids, [str(int(start.dispatch)) for start in starts])
     sql = (
         f"UPDATE {_table(db)} SET status = '{_RUNNING}', started_at = CASE id {each} END,"
-        f" heartbeat_at = CASE id {each} END, worker = CASE id {each} END, attempts = attempts + 1"
-        f" WHERE id IN ({', '.join(map(str, ids))}) AND status = '{_QUEUED}' AND dispatch = CASE id {dispatches} END"
+        f" heartbeat_at = CASE id {each} END, worker = CASE id {each} END, attempts = attempts + 1,"
+        f" finished_at = NULL WHERE id IN ({', '.join(map(str, ids))}) AND {_NOT_STARTED}"
+        f" AND dispatch = CASE id {dispatches} END"
     )
     with db.cursor() as cursor:
         cursor.execute(sql, params)
@@ -192,18 +198,18 @@ def record_successes(successes: Sequence[Success], db: BaseDatabaseWrapper | Non
     each = _cases(ids, ["%s"] * len(ids))  # one parameter per row
     dispatches = _cases(ids, [str(int(success.dispatch)) for success in successes])
     starts = [(job_id, s.start) for job_id, s in zip(ids, successes, strict=True) if s.start]
-    # A run whose start was written must still be running; one that carries its start, still queued.
-    expected = _cases(ids, [f"'{_QUEUED}'" if success.start else f"'{_RUNNING}'" for success in successes])
+    # A run whose start was written must still be running; one that carries its start, not started.
+    expected = _cases(ids, [_NOT_STARTED if success.start else f"status = '{_RUNNING}'" for success in successes])
     params, start_sets = [], ""
     if starts:
-        # Assignments are made left to right (MariaDB/MySQL), so these read the old status.
+        # Assignments are made left to right (MariaDB/MySQL): started_at is set last, as the others read it.
         start_ids = [job_id for job_id, _ in starts]
         started = _cases(start_ids, ["%s"] * len(starts))
-        params = [_stamp(db, start.started_at) for _, start in starts] + [start.worker for _, start in starts]
+        params = [start.worker for _, start in starts] + [_stamp(db, start.started_at) for _, start in starts]
         start_sets = (
-            f" started_at = CASE WHEN status = '{_QUEUED}' THEN CASE id {started} END ELSE started_at END,"
-            f" worker = CASE WHEN status = '{_QUEUED}' THEN CASE id {started} END ELSE worker END,"
-            f" attempts = CASE WHEN status = '{_QUEUED}' THEN attempts + 1 ELSE attempts END,"
+            f" worker = CASE WHEN started_at IS NULL THEN CASE id {started} END ELSE worker END,"
+            f" attempts = CASE WHEN started_at IS NULL THEN attempts + 1 ELSE attempts END,"
+            f" started_at = CASE WHEN started_at IS NULL THEN CASE id {started} END ELSE started_at END,"
         )
     params += [_stamp(db, success.finished_at) for success in successes]
     params += [_json(db, success.result) for success in successes]
@@ -211,7 +217,7 @@ def record_successes(successes: Sequence[Success], db: BaseDatabaseWrapper | Non
         f"UPDATE {_table(db)} SET{start_sets}"
         f" status = CASE WHEN cancel_requested THEN '{_CANCELLED}' ELSE '{_SUCCEEDED}' END,"
         f" finished_at = CASE id {each} END, result = CASE id {each} END, error = '', active_key = NULL"
-        f" WHERE id IN ({', '.join(map(str, ids))}) AND status = CASE id {expected} END"
+        f" WHERE id IN ({', '.join(map(str, ids))}) AND CASE id {expected} END"
         f" AND dispatch = CASE id {dispatches} END"
     )
     with db.cursor() as cursor:

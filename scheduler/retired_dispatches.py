@@ -10,8 +10,9 @@ the rest of a short job's bookkeeping (Nov 2026).
 
 What that leaves:
 - A retired dispatch is seen by the workers within milliseconds, not at once: a message taken up
-  in that moment starts its job. Its late start is conditional on the row, so the job is then told
-  to stop as if cancelled while running, and its row stays cancelled.
+  in that moment starts its job. For a cancel, its late start then finds the row cancelled and
+  treats it as a cancel of a running job: the job stops at its next check and its row ends
+  cancelled with what it did (scheduler.job_rows ``_NOT_STARTED``).
 - While a process's watch is not connected (starting, Redis away) it starts no job late.
 - A retired mark is kept RETIRED_SECONDS; a message older than that claims its row (``fresh``).
 - A retired message claims the row as any other does, so a mark that outlived its row (the Job

@@ -169,13 +169,30 @@ def test_a_late_start_the_row_no_longer_allows_stops_the_job_and_leaves_the_row_
     job, _ = enqueue("noop")
     built = job_rows.job_from_message(job.pk, job.dispatch, job_rows.message_row(job), 1, "host:1", timezone.now())
     holding.hold_start(built)
-    assert cancel(job.pk, by="alice") == "cancelled", "the row still says queued"
+    Job.objects.filter(pk=job.pk).update(dispatch=job.dispatch + 1)  # re-sent meanwhile (the broker lost it)
     assert holding.write_start_now(built) is False
     assert (built.cancel_requested, built.lost_lease, built.start_pending) == (True, True, False)
     holding.hold(job_rows.Success(job.pk, job.dispatch, timezone.now(), {}))
     holding.write_now()
     job.refresh_from_db()
-    assert (job.status, job.error, job.attempts) == (JobStatus.CANCELLED, "cancelled by alice", 0)
+    assert (job.status, job.attempts, job.started_at) == (JobStatus.QUEUED, 0, None)
+
+
+@pytest.mark.parametrize("ends", ["after its start is written", "before its start is written"])
+def test_a_job_cancelled_while_its_late_start_is_held_ends_cancelled_with_what_it_did(holding, ends):
+    job, _ = enqueue("noop")
+    built = job_rows.job_from_message(job.pk, job.dispatch, job_rows.message_row(job), 1, "host:1", timezone.now())
+    holding.hold_start(built)
+    assert cancel(job.pk, by="alice") == "cancelled", "the row still said queued"
+    if ends == "after its start is written":
+        assert holding.write_start_now(built) is True, "the job is still ours: it stops at its next check"
+        job.refresh_from_db()
+        assert (job.status, job.cancel_requested, job.finished_at) == (JobStatus.RUNNING, True, None)
+    holding.hold(job_rows.Success(job.pk, job.dispatch, timezone.now(), {"stopped": True}))
+    holding.write_now()
+    job.refresh_from_db()
+    assert (job.status, job.result, job.attempts, job.worker) == (JobStatus.CANCELLED, {"stopped": True}, 1, "host:1")
+    assert job.started_at <= job.finished_at
 
 
 def test_the_writer_thread_records_a_long_job_as_running_and_then_its_end():
