@@ -14,17 +14,27 @@
 
 The machine may be shared: the load average is printed with the figures.
 
-Where a no-op job's time goes beyond bare Celery's (profiled, Nov 2026): a first attempt that
-nothing waits on (no dedup key, not p0, no follow-up) starts from its message without a claim
-(scheduler.runner ``_may_start_late``; the worker knows the retired dispatches from Redis without
-a round trip, scheduler.retired_dispatches), and its start and success reach the row in one
-batched UPDATE a moment later (scheduler.held_writes). What remains is building the Job from the
-message, a share of that UPDATE (MariaDB's CPU, on the same two cores as the worker), and every
-process waiting a little longer for the CPU. Harvests, evaluations and actions (a dedup key, a
-follow-up or p0) still claim their row with a conditional UPDATE. Prefetching more messages would
-hide the hand-off between messages but let a general worker busy with long harvests hold p0
-messages that the dedicated p0 worker would otherwise start at once, and a worker killed with -9
-would strand its prefetched messages until the visibility timeout.
+Where a no-op job's time goes (profiled, Nov 2026). Both contenders are bound by the worker's main
+process, which takes every message from Redis and hands it to a pool process: at ~500 msgs/s it
+was busy ~1.5 ms a message, the pool processes ~0.5. Two costs of that process are gone for both:
+Celery's full garbage collection before every fork of a pool process (start-up objects are now
+frozen, scheduler.tasks), and the round trips of kombu's unacked bookkeeping (insightcloud/broker.py
+sends it without waiting and an ack rides with the next delivery). What is left is Celery's and
+kombu's own Python per message.
+
+Beyond bare Celery: a first attempt that nothing waits on (no dedup key, not p0, no follow-up)
+starts from its message without a claim (scheduler.runner ``_may_start_late``; the worker knows the
+retired dispatches from Redis without a round trip, scheduler.retired_dispatches), and its start
+and success reach the row in one batched UPDATE a moment later (scheduler.held_writes). What
+remains is a bigger message (the row it carries, the time limits), building the Job from it, and a
+share of that UPDATE (MariaDB's CPU, on the same two cores). Harvests, evaluations and actions (a
+dedup key, a follow-up or p0) still claim their row with a conditional UPDATE. Prefetching more
+messages would hide the hand-off between messages but let a general worker busy with long harvests
+hold p0 messages that the dedicated p0 worker would otherwise start at once, and a worker killed
+with -9 would strand its prefetched messages until the visibility timeout.
+
+This machine's speed varies from hour to hour (the same bare drain at 500 and at 900 msgs/s):
+compare figures from one run, whose rounds rotate the contenders.
 
 Needs MariaDB and Redis (the helper env); run with ``--small`` while developing:
 

@@ -252,7 +252,7 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # A process is recycled after this many jobs or above this much memory (checked after each job).
 # Memory is the real guard (large harvests); the job count only bounds slower leaks, and each
-# recycle stalls the process about a second (billiard), so it is not small.
+# recycle costs a new process's start (~0.1 s before it takes a job), so it is not small.
 CELERY_WORKER_MAX_TASKS_PER_CHILD = env.int("INSIGHTCLOUD_WORKER_MAX_TASKS", 1000, minimum=1)
 CELERY_WORKER_MAX_MEMORY_PER_CHILD = env.int("INSIGHTCLOUD_WORKER_MAX_MEMORY_MB", 1024, minimum=64) * 1024
 CELERY_TIMEZONE = "UTC"

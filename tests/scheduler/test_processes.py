@@ -91,7 +91,14 @@ def test_a_running_job_cancelled_from_the_command_line_stops_and_keeps_what_it_d
     job, _ = enqueue("test_effect", {"journal": str(journal), "seconds": 60})
     wait_for(lambda: journal_lines(journal), timeout=60, what="the job to start")
     call_command("jobs", "cancel", str(job.pk))
-    wait_for(is_(job, JobStatus.CANCELLED), timeout=15, what="the job to stop, " + logs(tmp_path))
+
+    # A cancel that lands before the worker wrote the job's start (held up to 50 ms, scheduler.held_writes)
+    # shows the row cancelled at once; the run's end, with its result, follows when the job stops.
+    def ended_with_its_result() -> bool:
+        row = Job.objects.get(pk=job.pk)
+        return row.status == JobStatus.CANCELLED and row.result != {}
+
+    wait_for(ended_with_its_result, timeout=15, what="the job to stop, " + logs(tmp_path))
     job.refresh_from_db()
     assert job.result == {"stopped": True}
     assert [line.split()[0] for line in journal_lines(journal)] == ["start", "stopped"]
@@ -190,3 +197,22 @@ def test_workers_and_the_scheduler_carry_on_after_redis_restarts(redis_client, o
     second = enqueue_through_own_redis(2)
     wait_for(is_(second, JobStatus.SUCCEEDED), timeout=90, what="a job after the restart, " + logs(tmp_path))
     wait_for(lambda: own.get("insightcloud:scheduler:leader") == b"scheduler-r", timeout=30, what="the lock again")
+
+
+def test_a_worker_main_process_freezes_its_start_up_objects_once_before_it_forks():
+    """Celery collects garbage before every fork of a pool process; what start-up made must be
+    frozen out of those collections (else each recycle of a child stalls the main process)."""
+    script = (
+        "import gc, django; django.setup(); import scheduler.tasks\n"
+        "from celery.signals import worker_before_create_process as before_fork\n"
+        "before_fork.send(sender=None); first = gc.get_freeze_count()\n"
+        "before_fork.send(sender=None); print(first, gc.get_freeze_count())\n"
+    )
+    env = process_env(DJANGO_SETTINGS_MODULE="insightcloud.settings")
+    result = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    first, second = map(int, result.stdout.split())
+    assert first > 10_000, "Django's, Celery's and our modules' objects are frozen"
+    assert second == first, "frozen once: later forks leave newer objects to the collector"
