@@ -20,7 +20,9 @@ was busy ~1.5 ms a message, the pool processes ~0.5. Two costs of that process a
 Celery's full garbage collection before every fork of a pool process (start-up objects are now
 frozen, scheduler.tasks), and the round trips of kombu's unacked bookkeeping (insightcloud/broker.py
 sends it without waiting and an ack rides with the next delivery). What is left is Celery's and
-kombu's own Python per message.
+kombu's own Python per message. A drain used to take ~10 s instead of ~6 now and then, for either
+contender: a job written to a pool process that was exiting to be recycled waited for Celery's
+5-second pool check (insightcloud/worker_pool.py now checks every half second).
 
 Beyond bare Celery: a first attempt that nothing waits on (no dedup key, not p0, no follow-up)
 starts from its message without a claim (scheduler.runner ``_may_start_late``; the worker knows the

@@ -249,6 +249,8 @@ CELERY_TASK_IGNORE_RESULT = True  # the Job row is the result
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Celery's prefork pool, checking on its processes more often (insightcloud/worker_pool.py).
+CELERY_WORKER_POOL = "insightcloud.worker_pool:PreforkPool"
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # A process is recycled after this many jobs or above this much memory (checked after each job).
 # Memory is the real guard (large harvests); the job count only bounds slower leaks, and each
