@@ -51,7 +51,7 @@ _CONNECTION_ERRORS = (RedisConnectionError, RedisTimeoutError)
 
 class _UnackedWriter:
     """Sends a channel's bookkeeping commands on a connection of its own, reading Redis's replies
-    only before its next send or when asked to ``confirm``, so the event loop never waits for them.
+    only before its next send or when asked to wait, so the event loop never waits for them.
 
     Every command stays unconfirmed until its reply is read; if the connection fails, all of them
     are sent again on a new one (ZADD, HSET, ZREM and HDEL of one tag may be repeated safely), once,
